@@ -1,0 +1,73 @@
+"""matting-core: plugin interface, registries, checkpoints and the ``matting`` command.
+
+Plugins write ``from matting_core import hookimpl``; users look models up by name::
+
+    from matting_core import create_model, list_models, load_weights
+
+    list_models("gca*")
+    model = create_model("gca")
+"""
+
+from __future__ import annotations
+
+from matting_core.checkpoints import LoadReport, load_state_dict, load_weights, save_weights
+from matting_core.errors import (
+    CheckpointError,
+    ConfigError,
+    DuplicateNameWarning,
+    InputError,
+    MattingError,
+    MattingWarning,
+    PluginError,
+    PluginLoadWarning,
+    ShapeError,
+    UnknownDatasetError,
+    UnknownLossError,
+    UnknownModelError,
+    UnknownNameError,
+)
+from matting_core.hookspecs import hookimpl
+from matting_core.models import (
+    create_loss,
+    create_model,
+    get_dataset_info,
+    get_model_info,
+    list_datasets,
+    list_losses,
+    list_models,
+)
+from matting_core.registry import DatasetInfo, LossInfo, ModelInfo
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CheckpointError",
+    "ConfigError",
+    "DatasetInfo",
+    "DuplicateNameWarning",
+    "InputError",
+    "LoadReport",
+    "LossInfo",
+    "MattingError",
+    "MattingWarning",
+    "ModelInfo",
+    "PluginError",
+    "PluginLoadWarning",
+    "ShapeError",
+    "UnknownDatasetError",
+    "UnknownLossError",
+    "UnknownModelError",
+    "UnknownNameError",
+    "__version__",
+    "create_loss",
+    "create_model",
+    "get_dataset_info",
+    "get_model_info",
+    "hookimpl",
+    "list_datasets",
+    "list_losses",
+    "list_models",
+    "load_state_dict",
+    "load_weights",
+    "save_weights",
+]

@@ -1,0 +1,5 @@
+import sys
+
+from matting_core.cli import main
+
+sys.exit(main())

@@ -1,0 +1,158 @@
+"""The hooks a matting plugin can implement.  This module is the reference.
+
+A plugin is a plain module of top-level functions marked with ``matting_core.hookimpl``,
+named by an entry point in the group ``matting``::
+
+    [project.entry-points.matting]
+    gca = "matting_gca.plugin"
+
+Core imports every such module once, on first registry use, and calls each implementation
+with only the arguments it asks for (an implementation may accept fewer arguments than the
+spec, so specs can grow without breaking plugins).  A misspelt hook name is reported as a
+warning naming the plugin.  ``docs/hooks.md`` mirrors these docstrings; a test keeps the two
+in step.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from matting_core.registry import DatasetRegistry, LossRegistry, ModelRegistry
+
+#: The project name of matting's hooks; plugins use :data:`hookimpl`, not this.
+PROJECT_NAME = "matting"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def matting_register_models(registry: ModelRegistry) -> None:
+    """Register the plugin's models.
+
+    Called once per process, the first time a model is looked up (``list_models``,
+    ``create_model``, ``matting list``), with the model registry.  Call
+    ``registry.add(name, factory, info)`` once per model:
+
+    - ``name``: the paper's short name, lowercase letters, digits, ``-`` and ``_``
+      (``gca``, ``gca-small``).  If another plugin already registered the name, a
+      ``DuplicateNameWarning`` names both plugins and the first registration is kept.
+    - ``factory``: ``factory(config) -> torch.nn.Module``, called with an instance of
+      ``info.config_class`` (usually the model class itself).  The module's
+      ``forward(image, trimap)`` takes ``image`` (B, 3, H, W) float32 normalised RGB and
+      ``trimap`` (B, 3, H, W) float32 one-hot [bg, unknown, fg] (None for trimap-free models)
+      and returns a dict holding at least ``"alpha"``: (B, 1, H, W) float32 in [0, 1].
+    - ``info``: a ``matting_core.ModelInfo`` (paper, ``needs_trimap``, ``input_channels``,
+      ``config_class``, normalisation, padding, bundled weights, ``remap_official``).
+
+    :param registry: the model registry; only its ``add`` method is meant for plugins.
+    :returns: None.  Register through ``registry.add``; a return value is ignored.
+
+    If the hook raises, the models it added are removed again and one ``PluginLoadWarning``
+    names the plugin; other plugins are unaffected.
+
+    Example::
+
+        from matting_core import ModelInfo, hookimpl
+
+        from matting_gca.model import GCAConfig, GCAMatting, remap_official_keys
+
+
+        @hookimpl
+        def matting_register_models(registry):
+            registry.add(
+                "gca",
+                GCAMatting,
+                ModelInfo(
+                    paper="Li & Lu, Natural Image Matting via Guided Contextual Attention, AAAI 2020",
+                    needs_trimap=True,
+                    input_channels=6,
+                    config_class=GCAConfig,
+                    remap_official=remap_official_keys,
+                ),
+            )
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Losses
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def matting_register_losses(registry: LossRegistry) -> None:
+    """Register the plugin's loss functions.
+
+    Called once per process, the first time a loss is looked up (``list_losses``,
+    ``create_loss``), with the loss registry.  Call ``registry.add(name, factory, info)``
+    once per loss:
+
+    - ``name``: lowercase letters, digits, ``-`` and ``_`` (``alpha-l1``, ``composition``).
+    - ``factory``: ``factory(**options) -> torch.nn.Module``; ``create_loss(name, **options)``
+      checks the options against the factory's signature, so give every option a keyword
+      parameter with a default.  The module returns a scalar tensor.
+    - ``info``: a ``matting_core.LossInfo`` (the papers that use it, a description).
+
+    :param registry: the loss registry; only its ``add`` method is meant for plugins.
+    :returns: None.  Register through ``registry.add``; a return value is ignored.
+
+    Example::
+
+        from matting_core import LossInfo, hookimpl
+
+        from matting_gca.losses import AlphaL1Loss
+
+
+        @hookimpl
+        def matting_register_losses(registry):
+            registry.add(
+                "alpha-l1",
+                AlphaL1Loss,
+                LossInfo(papers=("Li & Lu, GCA Matting, AAAI 2020",), description="L1 on alpha"),
+            )
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Datasets
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def matting_register_datasets(registry: DatasetRegistry) -> None:
+    """Register the plugin's dataset layouts.
+
+    Called once per process, the first time a dataset is looked up (``list_datasets``,
+    ``get_dataset_info``), with the dataset registry.  Call
+    ``registry.add(name, factory, info)`` once per dataset:
+
+    - ``name``: lowercase letters, digits, ``-`` and ``_`` (``comp1k``, ``distinctions-646``).
+    - ``factory``: ``factory(root, **options)`` builds the dataset from its root directory.
+    - ``info``: a ``matting_core.DatasetInfo`` (a description and the expected layout).
+
+    :param registry: the dataset registry; only its ``add`` method is meant for plugins.
+    :returns: None.  Register through ``registry.add``; a return value is ignored.
+
+    Example::
+
+        from matting_core import DatasetInfo, hookimpl
+
+        from my_plugin.data import MyDataset
+
+
+        @hookimpl
+        def matting_register_datasets(registry):
+            registry.add(
+                "my-set",
+                MyDataset,
+                DatasetInfo(description="My photos", layout="image/*.png, alpha/*.png"),
+            )
+    """

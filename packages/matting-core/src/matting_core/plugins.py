@@ -1,0 +1,354 @@
+"""The single plugin manager of matting, and the registries it fills.
+
+On first use (any registry lookup, ``list_plugins``, ``get_plugin_manager``) core
+
+1. registers its built-in plugins, :data:`DEFAULT_PLUGINS`;
+2. imports every module named by an entry point in the group ``matting``, sorted by
+   entry-point name, unless the environment variable ``MATTING_DISABLE_PLUGIN_AUTOLOAD`` is
+   set (to anything but ``""``, ``0``, ``false`` or ``no``).
+
+A registry is filled the first time it is asked for, by calling every implementation of its
+hook one by one in registration order (built-ins first), with the registry told which plugin
+is registering.  A plugin that fails to import, or whose hook raises, costs exactly one
+:class:`~matting_core.errors.PluginLoadWarning` naming it; everything else keeps working.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import importlib
+import importlib.metadata
+import os
+import threading
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pluggy
+
+from matting_core import hookspecs
+from matting_core.errors import PluginError, PluginLoadWarning
+from matting_core.registry import DatasetRegistry, LossRegistry, ModelRegistry, Registry
+
+__all__ = [
+    "DEFAULT_PLUGINS",
+    "DISABLE_AUTOLOAD_ENV",
+    "ENTRY_POINT_GROUP",
+    "PluginDescription",
+    "dataset_registry",
+    "get_plugin_manager",
+    "list_plugins",
+    "loss_registry",
+    "model_registry",
+    "register_plugin",
+    "reset_plugins",
+]
+
+#: Modules of core's own plugins, registered before any entry point.
+DEFAULT_PLUGINS: tuple[str, ...] = ("matting_core.default_plugin",)
+#: Entry-point group that names plugin modules.
+ENTRY_POINT_GROUP = "matting"
+#: Environment variable that turns entry-point loading off (built-ins still load).
+DISABLE_AUTOLOAD_ENV = "MATTING_DISABLE_PLUGIN_AUTOLOAD"
+
+#: Hook name → the registry class it fills.
+_REGISTRY_HOOKS: dict[str, type[Registry[Any]]] = {
+    "matting_register_models": ModelRegistry,
+    "matting_register_losses": LossRegistry,
+    "matting_register_datasets": DatasetRegistry,
+}
+
+
+@dataclass(frozen=True)
+class PluginDescription:
+    """One loaded plugin, as ``matting plugins`` shows it.
+
+    :param name: the plugin's name: its entry-point name, or the module name of a built-in.
+    :param module: the module (or object's module) that holds its hook implementations.
+    :param distribution: the installed distribution that provides it, if known.
+    :param version: that distribution's version, if known.
+    :param hooks: names of the hooks it implements, sorted.
+    :param builtin: True for core's own plugins (:data:`DEFAULT_PLUGINS`).
+    """
+
+    name: str
+    module: str
+    distribution: str | None
+    version: str | None
+    hooks: tuple[str, ...]
+    builtin: bool
+
+
+@dataclass(frozen=True)
+class _Source:
+    module: str
+    distribution: str | None = None
+    version: str | None = None
+    builtin: bool = False
+
+
+class _State:
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+        self.sources: dict[str, _Source] = {}
+        self.registries: dict[str, Registry[Any]] = {}
+        self.building: set[str] = set()
+
+
+_lock = threading.RLock()
+_state: _State | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The plugin manager, created and loaded on first call, then cached."""
+    return _get_state().pm
+
+
+def model_registry() -> ModelRegistry:
+    """The model registry, filled by every plugin's ``matting_register_models``."""
+    return _registry("matting_register_models", ModelRegistry)
+
+
+def loss_registry() -> LossRegistry:
+    """The loss registry, filled by every plugin's ``matting_register_losses``."""
+    return _registry("matting_register_losses", LossRegistry)
+
+
+def dataset_registry() -> DatasetRegistry:
+    """The dataset registry, filled by every plugin's ``matting_register_datasets``."""
+    return _registry("matting_register_datasets", DatasetRegistry)
+
+
+def list_plugins() -> list[PluginDescription]:
+    """Every loaded plugin: built-ins first, then entry points by name.
+
+    Plugins that failed to import are not listed (they were reported by a warning).
+    """
+    state = _get_state()
+    with _lock:
+        result = []
+        for name, source in state.sources.items():
+            plugin = state.pm.get_plugin(name)
+            if plugin is None:
+                continue
+            hooks = sorted(caller.name for caller in state.pm.get_hookcallers(plugin) or ())
+            result.append(
+                PluginDescription(
+                    name=name,
+                    module=source.module,
+                    distribution=source.distribution,
+                    version=source.version,
+                    hooks=tuple(hooks),
+                    builtin=source.builtin,
+                )
+            )
+        return result
+
+
+def register_plugin(module_or_obj: object, name: str | None = None) -> str:
+    """Register a plugin by hand (tests, notebooks) and run its hooks now.
+
+    Its ``matting_register_*`` implementations are called at once for every registry, so
+    ``list_models()`` sees its models immediately.  Unlike entry-point plugins, every
+    problem is raised rather than warned about, and leaves nothing registered.
+
+    :param module_or_obj: a module or object with ``@hookimpl`` functions.
+    :param name: plugin name; defaults to the module's ``__name__``.
+    :returns: the name it was registered under.
+    :raises PluginError: the name is taken, a hook name is unknown or a signature does not
+        match its spec, or one of its hooks raised.
+    """
+    if name is None:
+        name = getattr(module_or_obj, "__name__", None) or type(module_or_obj).__name__
+    state = _get_state()
+    with _lock:
+        registries = [_registry(hook, cls) for hook, cls in _REGISTRY_HOOKS.items()]
+        pm = state.pm
+        try:
+            pm.register(module_or_obj, name=name)
+        except (ValueError, pluggy.PluginValidationError) as exc:
+            raise PluginError(f"cannot register plugin {name!r}: {_one_line(exc)}") from exc
+        try:
+            unknown = _unknown_hooks(pm, module_or_obj)
+            if unknown:
+                raise PluginError(f"plugin {name!r} {unknown}")
+            with contextlib.ExitStack() as stack:
+                for registry in registries:
+                    stack.enter_context(registry.registering(name))
+                for hook_name, registry in zip(_REGISTRY_HOOKS, registries, strict=True):
+                    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+                        if impl.plugin is module_or_obj:
+                            _call(impl, registry)
+        except Exception as exc:
+            pm.unregister(module_or_obj)
+            if isinstance(exc, PluginError):
+                raise
+            raise PluginError(f"plugin {name!r} failed: {_one_line(exc)}") from exc
+        module = getattr(module_or_obj, "__name__", None) or type(module_or_obj).__module__
+        state.sources[name] = _Source(module=module)
+        return name
+
+
+def reset_plugins() -> None:
+    """Forget the plugin manager and every registry; the next use loads plugins again.
+
+    For tests: combine with ``monkeypatch.setenv`` / ``sys.path`` changes.
+    """
+    global _state
+    with _lock:
+        _state = None
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+
+def _get_state() -> _State:
+    global _state
+    with _lock:
+        if _state is None:
+            _state = _load()
+        return _state
+
+
+def _autoload_disabled() -> bool:
+    value = os.environ.get(DISABLE_AUTOLOAD_ENV, "").strip().lower()
+    return value not in ("", "0", "false", "no")
+
+
+def _load() -> _State:
+    pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    pm.add_hookspecs(hookspecs)
+    state = _State(pm)
+    from matting_core import __version__
+
+    for module_name in DEFAULT_PLUGINS:
+        pm.register(importlib.import_module(module_name), name=module_name)
+        state.sources[module_name] = _Source(module_name, "matting-core", __version__, builtin=True)
+    # A misspelt hook in core itself is a bug, not something to warn about.
+    pm.check_pending()
+
+    if not _autoload_disabled():
+        entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        for ep in sorted(entry_points, key=lambda ep: ep.name):
+            _load_entry_point(state, ep)
+    return state
+
+
+def _load_entry_point(state: _State, ep: importlib.metadata.EntryPoint) -> None:
+    dist = ep.dist
+    source = _Source(
+        module=ep.value,
+        distribution=dist.metadata["Name"] if dist is not None else None,
+        version=dist.version if dist is not None else None,
+    )
+    label = _label(ep.name, source)
+    existing = state.sources.get(ep.name)
+    if existing is not None:
+        if existing.module != source.module:
+            _warn(f"{label} is not loaded: the name is already taken by module {existing.module!r}")
+        return
+
+    try:
+        plugin = ep.load()
+    except Exception as exc:
+        _warn(f"{label} could not be imported: {_one_line(exc)}")
+        return
+    try:
+        state.pm.register(plugin, name=ep.name)
+    except (ValueError, pluggy.PluginValidationError) as exc:
+        _warn(f"{label} could not be registered: {_one_line(exc)}")
+        return
+    state.sources[ep.name] = source
+    unknown = _unknown_hooks(state.pm, plugin)
+    if unknown:
+        _warn(f"{label} {unknown}")
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> str:
+    """Describe the plugin's implementations of hooks that have no spec ('' if none).
+
+    This is :meth:`pluggy.PluginManager.check_pending` for one plugin, so that a misspelt
+    name in a third-party plugin is a warning naming it rather than an error for everyone.
+    """
+    names = sorted(
+        caller.name
+        for caller in pm.get_hookcallers(plugin) or ()
+        if not caller.has_spec()
+        and any(impl.plugin is plugin and not impl.optionalhook for impl in caller.get_hookimpls())
+    )
+    if not names:
+        return ""
+    parts = []
+    for name in names:
+        close = difflib.get_close_matches(name, _REGISTRY_HOOKS, n=1)
+        parts.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return "implements unknown hook " + ", ".join(parts) + "; it is never called"
+
+
+# --------------------------------------------------------------------------------------------
+# Filling registries
+# --------------------------------------------------------------------------------------------
+
+RegistryT = TypeVar("RegistryT", bound=Registry[Any])
+
+
+def _registry(hook_name: str, cls: type[RegistryT]) -> RegistryT:
+    state = _get_state()
+    with _lock:
+        registry = state.registries.get(hook_name)
+        if registry is None:
+            if hook_name in state.building:
+                raise PluginError(
+                    f"a plugin looked up the registry of {hook_name} while filling it"
+                )
+            state.building.add(hook_name)
+            try:
+                registry = cls()
+                for impl in getattr(state.pm.hook, hook_name).get_hookimpls():
+                    source = state.sources.get(impl.plugin_name)
+                    try:
+                        with registry.registering(impl.plugin_name):
+                            _call(impl, registry)
+                    except Exception as exc:
+                        if source is not None and source.builtin:
+                            raise
+                        label = _label(impl.plugin_name, source)
+                        _warn(f"{label} failed in {hook_name}: {_one_line(exc)}")
+                state.registries[hook_name] = registry
+            finally:
+                state.building.discard(hook_name)
+        assert isinstance(registry, cls)
+        return registry
+
+
+def _call(impl: pluggy.HookImpl, registry: Registry[Any]) -> None:
+    """Call one hook implementation with the arguments it asks for."""
+    if impl.wrapper or impl.hookwrapper:
+        raise PluginError(f"hook wrappers are not supported for {impl.function.__name__}")
+    function: Callable[..., object] = impl.function
+    available = {"registry": registry}
+    function(*(available[arg] for arg in impl.argnames))
+
+
+def _label(name: str, source: _Source | None) -> str:
+    module = source.module if source is not None else "?"
+    return f"matting plugin {name!r} (module {module!r})"
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] + (" …" if len(lines) > 1 else "") if lines else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, PluginLoadWarning, stacklevel=3)

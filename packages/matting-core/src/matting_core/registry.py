@@ -1,0 +1,358 @@
+"""Registries of models, losses and datasets, and the infos stored beside each factory.
+
+A registry maps a name (``gca``, ``trimap-baseline``) to a :class:`RegistryEntry`: the factory
+that builds the object, an info dataclass describing it, and the plugin that registered it.
+Plugins fill the registries from their ``matting_register_*`` hooks (see
+:mod:`matting_core.hookspecs`); users look names up through :mod:`matting_core.models`.
+
+The plugin manager (:mod:`matting_core.plugins`) tells a registry which plugin is registering
+(:meth:`Registry.registering`), so :meth:`Registry.provider` knows where every name came from
+without plugins having to say so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import importlib.resources
+import re
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from matting_core.errors import (
+    CheckpointError,
+    DuplicateNameWarning,
+    PluginError,
+    UnknownDatasetError,
+    UnknownLossError,
+    UnknownModelError,
+    UnknownNameError,
+)
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+
+__all__ = [
+    "DatasetInfo",
+    "DatasetRegistry",
+    "LossInfo",
+    "LossRegistry",
+    "ModelInfo",
+    "ModelRegistry",
+    "Registry",
+    "RegistryEntry",
+]
+
+#: Registry names: lowercase letters, digits, ``-`` and ``_``, starting with a letter or digit.
+#: Dots are not allowed; they are kept free for weight tags (``gca.comp1k``).
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+# --------------------------------------------------------------------------------------------
+# Infos
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What inference and the command line need to know about a model.
+
+    :param paper: citation of the paper: authors, title, venue and year.
+    :param needs_trimap: whether ``forward(image, trimap)`` needs a trimap (else it gets None).
+    :param input_channels: channels the network sees, e.g. 6 for RGB + one-hot trimap.
+    :param config_class: the model's config dataclass; ``config_class()`` is the default
+        config, and its fields are the options ``create_model(name, **overrides)`` accepts.
+    :param checkpoint_formats: file formats the model's weights are published in.
+    :param mean: per-channel RGB mean used to normalise the image (after scaling to [0, 1]).
+    :param std: per-channel RGB standard deviation used to normalise the image.
+    :param pad_multiple: inputs are padded so that H and W are multiples of this.
+    :param pad_mode: ``torch.nn.functional.pad`` mode used for that padding.
+    :param default_weights: bundled weights as a package resource,
+        ``"package:relative/path.safetensors"``, or None when there are none.
+    :param remap_official: pure function mapping the official release's state-dict key names
+        to this implementation's (no I/O, no module mutation), or None.
+    :param description: one line for ``matting list``.
+    """
+
+    paper: str
+    needs_trimap: bool
+    input_channels: int
+    config_class: type
+    checkpoint_formats: tuple[str, ...] = ("safetensors", "pth")
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    pad_multiple: int = 32
+    pad_mode: str = "reflect"
+    default_weights: str | None = None
+    remap_official: Callable[[dict[str, Tensor]], dict[str, Tensor]] | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not (
+            isinstance(self.config_class, type) and dataclasses.is_dataclass(self.config_class)
+        ):
+            raise PluginError(
+                f"ModelInfo.config_class must be a dataclass type, got {self.config_class!r}"
+            )
+        for name in ("mean", "std", "checkpoint_formats"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if len(self.mean) != 3 or len(self.std) != 3:
+            raise PluginError("ModelInfo.mean and ModelInfo.std must have 3 values (RGB)")
+        if any(s <= 0 for s in self.std):
+            raise PluginError(f"ModelInfo.std must be positive, got {self.std}")
+        if self.input_channels < 1:
+            raise PluginError(f"ModelInfo.input_channels must be >= 1, got {self.input_channels}")
+        if self.pad_multiple < 1:
+            raise PluginError(f"ModelInfo.pad_multiple must be >= 1, got {self.pad_multiple}")
+        if self.pad_mode not in _PAD_MODES:
+            raise PluginError(
+                f"ModelInfo.pad_mode must be one of {', '.join(_PAD_MODES)}, got {self.pad_mode!r}"
+            )
+        if self.default_weights is not None and ":" not in self.default_weights:
+            raise PluginError(
+                "ModelInfo.default_weights must look like 'package:relative/path.safetensors', "
+                f"got {self.default_weights!r}"
+            )
+        if self.remap_official is not None and not callable(self.remap_official):
+            raise PluginError("ModelInfo.remap_official must be callable or None")
+
+    @property
+    def default_config(self) -> Any:
+        """A fresh default config: ``config_class()``."""
+        return self.config_class()
+
+    def default_weights_path(self) -> Path | None:
+        """The bundled weights file, or None when the model has no bundled weights.
+
+        :raises CheckpointError: the resource named by ``default_weights`` does not exist.
+        """
+        if self.default_weights is None:
+            return None
+        package, _, relative = self.default_weights.partition(":")
+        try:
+            resource = importlib.resources.files(package).joinpath(relative)
+        except ModuleNotFoundError as exc:
+            raise CheckpointError(
+                f"default weights {self.default_weights!r}: package {package!r} is not installed"
+            ) from exc
+        if not resource.is_file():
+            raise CheckpointError(
+                f"default weights {self.default_weights!r} are missing from the installed package"
+            )
+        return Path(str(resource))
+
+
+@dataclass(frozen=True)
+class LossInfo:
+    """What ``matting list --losses`` shows about a loss.
+
+    :param papers: citations of the papers that use the loss.
+    :param description: one line: what the loss measures.
+    """
+
+    papers: tuple[str, ...] = ()
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        papers = (self.papers,) if isinstance(self.papers, str) else tuple(self.papers)
+        object.__setattr__(self, "papers", papers)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What ``matting list --datasets`` shows about a dataset.
+
+    :param description: one line: what the dataset is (source, size, licence).
+    :param layout: summary of the directory layout the dataset expects under its root.
+    """
+
+    description: str
+    layout: str = ""
+
+
+InfoT = TypeVar("InfoT")
+
+
+@dataclass(frozen=True)
+class RegistryEntry(Generic[InfoT]):
+    """One registered name.
+
+    :param name: the registered name.
+    :param factory: callable that builds the object (see the hook docs for its arguments).
+    :param info: the info dataclass given at registration.
+    :param provider: name of the plugin that registered it, or None for a direct call.
+    """
+
+    name: str
+    factory: Callable[..., Any] = field(repr=False)
+    info: InfoT
+    provider: str | None
+
+
+# --------------------------------------------------------------------------------------------
+# Registries
+# --------------------------------------------------------------------------------------------
+
+
+class Registry(Generic[InfoT]):
+    """A name → (factory, info, provider) mapping filled by plugins.
+
+    Subclasses fix :attr:`kind` (used in messages), :attr:`info_type` and
+    :attr:`unknown_error`.
+    """
+
+    kind: ClassVar[str] = "name"
+    kinds: ClassVar[str] = "names"
+    info_type: ClassVar[type] = object
+    unknown_error: ClassVar[type[UnknownNameError]] = UnknownNameError
+
+    def __init__(self) -> None:
+        self._entries: dict[str, RegistryEntry[InfoT]] = {}
+        self._provider: str | None = None
+
+    # -- filling --------------------------------------------------------------------------
+
+    def add(self, name: str, factory: Callable[..., Any], info: InfoT) -> None:
+        """Register ``factory`` under ``name`` with its ``info``.
+
+        :raises PluginError: the name is not lowercase letters, digits, ``-`` and ``_``;
+            the factory is not callable; the info is of the wrong type; or the same plugin
+            registers the name twice.
+        :warns DuplicateNameWarning: another plugin already registered the name; the first
+            registration is kept.
+        """
+        provider = self._provider
+        who = _describe(provider)
+        if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+            raise PluginError(
+                f"{who} registered the {self.kind} name {name!r}; names may only contain "
+                "lowercase letters, digits, '-' and '_' (and start with a letter or digit)"
+            )
+        if not callable(factory):
+            raise PluginError(
+                f"{who} registered {self.kind} {name!r} with a factory that is not callable"
+            )
+        if not isinstance(info, self.info_type):
+            raise PluginError(
+                f"{who} registered {self.kind} {name!r} with info of type {type(info).__name__}; "
+                f"expected {self.info_type.__name__}"
+            )
+        existing = self._entries.get(name)
+        if existing is not None:
+            if existing.provider == provider:
+                raise PluginError(f"{who} registered {self.kind} {name!r} twice")
+            warnings.warn(
+                f"{self.kind} {name!r} from {who} is ignored: "
+                f"{_describe(existing.provider)} already registered it",
+                DuplicateNameWarning,
+                stacklevel=2,
+            )
+            return
+        self._entries[name] = RegistryEntry(name, factory, info, provider)
+
+    @contextmanager
+    def registering(self, provider: str) -> Iterator[None]:
+        """Record ``provider`` for every :meth:`add` inside the block.
+
+        If the block raises, the names it added are removed again, so a plugin whose hook
+        fails half-way leaves nothing behind.
+        """
+        before = set(self._entries)
+        previous, self._provider = self._provider, provider
+        try:
+            yield
+        except BaseException:
+            for name in set(self._entries) - before:
+                del self._entries[name]
+            raise
+        finally:
+            self._provider = previous
+
+    # -- lookup ---------------------------------------------------------------------------
+
+    def names(self, pattern: str | None = None) -> list[str]:
+        """Registered names, sorted, optionally filtered by a shell pattern (``"gca*"``)."""
+        names = sorted(self._entries)
+        if pattern is None:
+            return names
+        return [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+
+    def get(self, name: str) -> RegistryEntry[InfoT]:
+        """The entry of ``name``.
+
+        :raises UnknownNameError: (the registry's subclass of it) no such name; the message
+            lists close matches and every known name.
+        """
+        try:
+            return self._entries[name]
+        except (KeyError, TypeError):
+            raise self.unknown_error(str(name), self._entries) from None
+
+    def info(self, name: str) -> InfoT:
+        """The info registered with ``name``."""
+        return self.get(name).info
+
+    def provider(self, name: str) -> str | None:
+        """Name of the plugin that registered ``name`` (None if added outside a plugin)."""
+        return self.get(name).provider
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {len(self)} {self.kinds}>"
+
+
+def _describe(provider: str | None) -> str:
+    return f"plugin {provider!r}" if provider is not None else "a direct call"
+
+
+class ModelRegistry(Registry[ModelInfo]):
+    """Registry of models.  ``factory(config) -> nn.Module``; see ``matting_register_models``."""
+
+    kind = "model"
+    kinds = "models"
+    info_type = ModelInfo
+    unknown_error = UnknownModelError
+
+    def add(self, name: str, factory: Callable[[Any], nn.Module], info: ModelInfo) -> None:
+        """Register a model: ``factory(config)`` builds it from an ``info.config_class`` instance."""
+        super().add(name, factory, info)
+
+
+class LossRegistry(Registry[LossInfo]):
+    """Registry of losses.  ``factory(**options) -> nn.Module``; see ``matting_register_losses``."""
+
+    kind = "loss"
+    kinds = "losses"
+    info_type = LossInfo
+    unknown_error = UnknownLossError
+
+    def add(self, name: str, factory: Callable[..., nn.Module], info: LossInfo) -> None:
+        """Register a loss: ``factory(**options)`` builds it."""
+        super().add(name, factory, info)
+
+
+class DatasetRegistry(Registry[DatasetInfo]):
+    """Registry of datasets.  ``factory(root, **options)``; see ``matting_register_datasets``."""
+
+    kind = "dataset"
+    kinds = "datasets"
+    info_type = DatasetInfo
+    unknown_error = UnknownDatasetError
+
+    def add(self, name: str, factory: Callable[..., Any], info: DatasetInfo) -> None:
+        """Register a dataset: ``factory(root, **options)`` builds it."""
+        super().add(name, factory, info)

@@ -1,0 +1,30 @@
+"""Hook implementations of the example plugin; the entry point names this module."""
+
+from __future__ import annotations
+
+from matting_core import LossInfo, ModelInfo, hookimpl
+from matting_example_plugin.model import ExampleL1Loss, ExampleTiny, ExampleTinyConfig
+
+
+@hookimpl
+def matting_register_models(registry):
+    registry.add(
+        "example-tiny",
+        ExampleTiny,
+        ModelInfo(
+            paper="— (example plugin for matting-core's tests)",
+            needs_trimap=True,
+            input_channels=6,
+            config_class=ExampleTinyConfig,
+            description="two convolutions and a sigmoid",
+        ),
+    )
+
+
+@hookimpl
+def matting_register_losses(registry):
+    registry.add(
+        "example-l1",
+        ExampleL1Loss,
+        LossInfo(papers=(), description="mean absolute alpha error"),
+    )

@@ -1,0 +1,192 @@
+"""Plugin discovery through entry points, failure isolation, autoload switch, plugin listing.
+
+The example plugin (tests/example_plugin) is only ever reached through its entry point:
+never import ``matting_example_plugin`` here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import sys
+import textwrap
+import warnings
+
+import pytest
+import torch
+
+from matting_core import (
+    PluginLoadWarning,
+    create_loss,
+    create_model,
+    list_losses,
+    list_models,
+)
+from matting_core.plugins import list_plugins, model_registry, reset_plugins
+
+EXAMPLE_DIST = "matting-example-plugin"
+
+
+@pytest.fixture(autouse=True)
+def fresh_plugins(monkeypatch):
+    monkeypatch.delenv("MATTING_DISABLE_PLUGIN_AUTOLOAD", raising=False)
+    reset_plugins()
+    yield
+    reset_plugins()
+
+
+@pytest.fixture
+def example_plugin():
+    """Skip (or fail under nox) unless the example plugin distribution is installed."""
+    try:
+        importlib.metadata.distribution(EXAMPLE_DIST)
+    except importlib.metadata.PackageNotFoundError:
+        message = "install packages/matting-core/tests/example_plugin"
+        if _truthy("MATTING_REQUIRE_EXAMPLE_PLUGIN"):
+            pytest.fail(f"{EXAMPLE_DIST} is not installed: {message}")
+        pytest.skip(message)
+
+
+def _truthy(name: str) -> bool:
+    return os.environ.get(name, "") == "1"
+
+
+# -- the example plugin -----------------------------------------------------------------------
+
+
+def test_example_model_is_discovered_and_runs(example_plugin):
+    assert "example-tiny" in list_models()
+    assert list_models("example-*") == ["example-tiny"]
+    assert model_registry().provider("example-tiny") == "example"
+    model = create_model("example-tiny", width=4)
+    out = model(torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64))
+    assert out["alpha"].shape == (1, 1, 64, 64)
+
+
+def test_example_loss_is_discovered(example_plugin):
+    assert list_losses() == ["example-l1"]
+    loss = create_loss("example-l1", weight=2.0)
+    assert loss(torch.ones(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)).item() == pytest.approx(2.0)
+
+
+def test_list_plugins_reports_name_version_hooks(example_plugin):
+    plugins = {p.name: p for p in list_plugins()}
+    builtin = plugins["matting_core.default_plugin"]
+    assert builtin.builtin and builtin.distribution == "matting-core"
+    assert builtin.hooks == ("matting_register_models",)
+
+    example = plugins["example"]
+    assert example.version == "0.1.0"
+    assert example.distribution == EXAMPLE_DIST
+    assert example.module == "matting_example_plugin.plugin"
+    assert example.hooks == ("matting_register_losses", "matting_register_models")
+    assert not example.builtin
+    assert next(iter(plugins)) == "matting_core.default_plugin"  # built-ins first
+
+
+def test_disabling_autoload_leaves_only_builtins(monkeypatch):
+    monkeypatch.setenv("MATTING_DISABLE_PLUGIN_AUTOLOAD", "1")
+    assert list_models() == ["trimap-baseline"]
+    assert list_losses() == []
+    assert [p.name for p in list_plugins()] == ["matting_core.default_plugin"]
+
+
+# -- broken plugins ---------------------------------------------------------------------------
+
+BROKEN_MODULES = {
+    "matting_test_broken_import": """
+        raise RuntimeError("plugin exploded on import")
+    """,
+    "matting_test_broken_hook": """
+        from matting_core import ModelInfo, hookimpl
+        from matting_core.trimap_baseline import TrimapBaseline, TrimapBaselineConfig
+
+        @hookimpl
+        def matting_register_models(registry):
+            info = ModelInfo(
+                paper="-", needs_trimap=True, input_channels=6, config_class=TrimapBaselineConfig
+            )
+            registry.add("half-registered", TrimapBaseline, info)
+            raise ValueError("hook exploded\\nwith a second line")
+    """,
+    "matting_test_misspelt": """
+        from matting_core import hookimpl
+
+        @hookimpl
+        def matting_register_model(registry):
+            raise AssertionError("never called")
+    """,
+}
+ENTRY_POINTS = {
+    "broken-import": "matting_test_broken_import",
+    "broken-hook": "matting_test_broken_hook",
+    "misspelt": "matting_test_misspelt",
+}
+
+
+@pytest.fixture
+def broken_plugins(tmp_path, monkeypatch):
+    """Install three broken plugins as bare .dist-info directories on sys.path."""
+    for module, source in BROKEN_MODULES.items():
+        (tmp_path / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    for ep_name, module in ENTRY_POINTS.items():
+        dist_info = tmp_path / f"{module}-0.1.0.dist-info"
+        dist_info.mkdir()
+        dist_name = module.replace("_", "-")
+        (dist_info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: {dist_name}\nVersion: 0.1.0\n", encoding="utf-8"
+        )
+        (dist_info / "entry_points.txt").write_text(
+            f"[matting]\n{ep_name} = {module}\n", encoding="utf-8"
+        )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    yield
+    for module in BROKEN_MODULES:
+        sys.modules.pop(module, None)
+
+
+def _plugin_warnings(caught, ep_name):
+    return [
+        str(w.message)
+        for w in caught
+        if issubclass(w.category, PluginLoadWarning) and f"'{ep_name}'" in str(w.message)
+    ]
+
+
+def test_broken_plugins_warn_once_each_and_the_rest_works(broken_plugins):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        names = list_models()
+
+    (import_warning,) = _plugin_warnings(caught, "broken-import")
+    assert "matting_test_broken_import" in import_warning
+    assert "RuntimeError: plugin exploded on import" in import_warning
+
+    (hook_warning,) = _plugin_warnings(caught, "broken-hook")
+    assert "matting_test_broken_hook" in hook_warning
+    assert "ValueError: hook exploded" in hook_warning
+
+    (misspelt_warning,) = _plugin_warnings(caught, "misspelt")
+    assert "'matting_register_model'" in misspelt_warning
+    assert "did you mean 'matting_register_models'" in misspelt_warning
+
+    for message in (import_warning, hook_warning, misspelt_warning):
+        assert "\n" not in message
+
+    assert "trimap-baseline" in names
+    assert "half-registered" not in names  # the failing hook's registrations are rolled back
+    if "example" in {p.name for p in list_plugins()}:
+        assert "example-tiny" in names
+
+    listed = {p.name for p in list_plugins()}
+    assert "broken-import" not in listed
+    assert {"broken-hook", "misspelt"} <= listed
+
+    # Loading happened once: later lookups do not warn again.
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("always")
+        list_models()
+        list_losses()
+    assert not [w for w in again if issubclass(w.category, PluginLoadWarning)]

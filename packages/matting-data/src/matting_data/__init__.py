@@ -11,17 +11,45 @@ Writers (:func:`write_alpha`, :func:`write_image`) are atomic. All data errors d
 """
 
 from matting_data.atomic import atomic_write_bytes
+from matting_data.augmentation import (
+    CombineForegrounds,
+    Compose,
+    CompositeOnBackground,
+    CropCenteredOnUnknown,
+    GenerateTrimap,
+    RandomAffine,
+    RandomCrop,
+    RandomHorizontalFlip,
+    RandomHSVJitter,
+    RandomResize,
+    RandomRotation,
+    Resize,
+)
 from matting_data.bundled import SAMPLE_ROLES, list_samples, sample_paths, samples_dir
+from matting_data.compositing import composite, composite_over, resize_background_to_cover
+from matting_data.composition1k import CompositionReport, build_composition_test_set
+from matting_data.datasets import (
+    AlphaMattingDataset,
+    Composition1kTest,
+    Composition1kTrain,
+    Distinctions646Test,
+    Distinctions646Train,
+    FolderDataset,
+    ForegroundBackgroundFolders,
+    Layout,
+)
 from matting_data.errors import (
     CorruptFileError,
     DataError,
     DroppedAlphaChannelWarning,
     ImageTooLargeError,
+    MissingDependencyError,
     MissingFileError,
     SizeMismatchError,
     TrimapValueError,
     UnsupportedImageError,
 )
+from matting_data.foreground_estimation import estimate_foreground, estimate_foreground_blur_fusion
 from matting_data.image_header import ImageHeader, read_image_header
 from matting_data.image_io import (
     WRITE_EXTENSIONS,
@@ -33,6 +61,13 @@ from matting_data.image_io import (
 )
 from matting_data.limits import DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV_VAR, resolve_max_pixels
 from matting_data.listing import IMAGE_EXTENSIONS, StemMatch, list_images, match_by_stem
+from matting_data.pipelines import (
+    alphagan_pipeline,
+    gca_pipeline,
+    hattmatting_pipeline,
+    hdmatt_pipeline,
+    hop_pipeline,
+)
 from matting_data.sample import check_same_size, read_sample
 from matting_data.trimap import (
     TRIMAP_BACKGROUND,
@@ -40,6 +75,7 @@ from matting_data.trimap import (
     TRIMAP_UNKNOWN,
     normalize_trimap,
 )
+from matting_data.trimap_generation import trimap_from_alpha, trimap_from_alpha_fixed
 
 __version__ = "0.1.0"
 
@@ -52,19 +88,51 @@ __all__ = [
     "TRIMAP_FOREGROUND",
     "TRIMAP_UNKNOWN",
     "WRITE_EXTENSIONS",
+    "AlphaMattingDataset",
+    "CombineForegrounds",
+    "Compose",
+    "CompositeOnBackground",
+    "Composition1kTest",
+    "Composition1kTrain",
+    "CompositionReport",
     "CorruptFileError",
+    "CropCenteredOnUnknown",
     "DataError",
+    "Distinctions646Test",
+    "Distinctions646Train",
     "DroppedAlphaChannelWarning",
+    "FolderDataset",
+    "ForegroundBackgroundFolders",
+    "GenerateTrimap",
     "ImageHeader",
     "ImageTooLargeError",
+    "Layout",
+    "MissingDependencyError",
     "MissingFileError",
+    "RandomAffine",
+    "RandomCrop",
+    "RandomHSVJitter",
+    "RandomHorizontalFlip",
+    "RandomResize",
+    "RandomRotation",
+    "Resize",
     "SizeMismatchError",
     "StemMatch",
     "TrimapValueError",
     "UnsupportedImageError",
     "__version__",
+    "alphagan_pipeline",
     "atomic_write_bytes",
+    "build_composition_test_set",
     "check_same_size",
+    "composite",
+    "composite_over",
+    "estimate_foreground",
+    "estimate_foreground_blur_fusion",
+    "gca_pipeline",
+    "hattmatting_pipeline",
+    "hdmatt_pipeline",
+    "hop_pipeline",
     "list_images",
     "list_samples",
     "match_by_stem",
@@ -74,9 +142,12 @@ __all__ = [
     "read_image_header",
     "read_sample",
     "read_trimap",
+    "resize_background_to_cover",
     "resolve_max_pixels",
     "sample_paths",
     "samples_dir",
+    "trimap_from_alpha",
+    "trimap_from_alpha_fixed",
     "write_alpha",
     "write_image",
 ]

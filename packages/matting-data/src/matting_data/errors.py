@@ -56,3 +56,7 @@ class UnsupportedImageError(DataError):
 
 class DroppedAlphaChannelWarning(UserWarning):
     """Warned when :func:`matting_data.read_image` drops a non-opaque alpha channel."""
+
+
+class MissingDependencyError(DataError, ImportError):
+    """An optional package needed by the requested method is not installed."""

@@ -14,7 +14,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-COMMANDS: tuple[str, ...] = ("list", "plugins", "samples", "evaluate")
+COMMANDS: tuple[str, ...] = ("list", "plugins", "samples", "evaluate", "compose")
 
 EXIT_USAGE = 2
 

@@ -1,0 +1,163 @@
+"""Sessions for the matting monorepo.
+
+    nox                 every package's tests (each package alone), integration, lint
+    nox -s demo         install everything and run the main job
+    nox -s matting-core one package alone, in a fresh venv with only what it declares
+    nox -s benchmarks   the speed and memory benchmarks (not part of the tests)
+
+Each package under ``packages/`` gets a session of its own, named after the
+package, generated from its ``pyproject.toml``: the session installs the package
+(non-editable, so its packaging is tested) and the project packages it declares,
+nothing else, and runs that package's ``tests/``. torch is always installed first
+as ``torch==2.13.0``: an unpinned torch would pull a multi-GB CUDA build.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+import tomllib
+
+ROOT = Path(__file__).parent
+PACKAGES_DIR = ROOT / "packages"
+TORCH = "torch==2.13.0"
+PYTHON = "3.11"
+EXAMPLE_PLUGIN = PACKAGES_DIR / "matting-core" / "tests" / "example_plugin"
+
+nox.options.reuse_venv = "yes"
+nox.options.error_on_missing_interpreters = True
+
+
+def _pyproject(package_dir: Path) -> dict:
+    with open(package_dir / "pyproject.toml", "rb") as f:
+        return tomllib.load(f)
+
+
+def _requirement_name(requirement: str) -> str:
+    for separator in "<>=!~;[ ":
+        requirement = requirement.split(separator, 1)[0]
+    return requirement.strip().lower()
+
+
+PACKAGES: dict[str, Path] = {
+    _pyproject(d)["project"]["name"]: d
+    for d in sorted(PACKAGES_DIR.iterdir())
+    if (d / "pyproject.toml").is_file()
+}
+
+
+def _local_closure(name: str) -> list[str]:
+    """``name`` and the project packages it depends on, dependencies first."""
+    ordered: list[str] = []
+
+    def visit(current: str) -> None:
+        if current in ordered:
+            return
+        for requirement in _pyproject(PACKAGES[current])["project"].get("dependencies", []):
+            dependency = _requirement_name(requirement)
+            if dependency in PACKAGES:
+                visit(dependency)
+        ordered.append(current)
+
+    visit(name)
+    return ordered
+
+
+def _needs_torch(names: list[str]) -> bool:
+    return any(
+        _requirement_name(r) == "torch"
+        for n in names
+        for r in _pyproject(PACKAGES[n])["project"].get("dependencies", [])
+    )
+
+
+def _install(session: nox.Session, names: list[str], extra_paths: tuple[Path, ...] = ()) -> None:
+    """Install project packages (and their declared third-party dependencies)."""
+    if _needs_torch(names):
+        session.install(TORCH)
+    paths = [str(PACKAGES[n]) for n in names] + [str(p) for p in extra_paths]
+    # Local packages are force-reinstalled without deps so a reused venv always
+    # tests the current tree; the second call pulls their declared dependencies.
+    session.install("--no-deps", "--force-reinstall", "--no-cache-dir", *paths)
+    session.install(*paths)
+
+
+def _shared_env() -> dict[str, str]:
+    env = {}
+    if "MATTING_SHARED_DATA" in os.environ:
+        env["MATTING_SHARED_DATA"] = os.environ["MATTING_SHARED_DATA"]
+    return env
+
+
+def _make_package_session(name: str) -> None:
+    package_dir = PACKAGES[name]
+
+    def package_tests(session: nox.Session) -> None:
+        closure = _local_closure(name)
+        extra = (EXAMPLE_PLUGIN,) if name == "matting-core" else ()
+        _install(session, closure, extra)
+        session.install(f"{package_dir}[test]")
+        session.chdir(package_dir)
+        env = {**_shared_env(), "MATTING_REQUIRE_EXAMPLE_PLUGIN": "1" if extra else "0"}
+        session.run("pytest", "-q", *session.posargs, env=env)
+
+    package_tests.__doc__ = f"Install {name} alone (with what it declares) and run its tests."
+    nox.session(python=PYTHON, name=name)(package_tests)
+
+
+for _name in PACKAGES:
+    _make_package_session(_name)
+
+
+@nox.session(python=PYTHON)
+def integration(session: nox.Session) -> None:
+    """Everything installed together: cross-package tests, then every package's tests."""
+    _install(session, list(PACKAGES), (EXAMPLE_PLUGIN,))
+    session.install(*(f"{path}[test]" for path in PACKAGES.values()))
+    env = {**_shared_env(), "MATTING_REQUIRE_EXAMPLE_PLUGIN": "1"}
+    session.run("pytest", "-q", "tests", *session.posargs, env=env)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff: lint rules and formatting."""
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def demo(session: nox.Session) -> None:
+    """The main job: install the toolkit and evaluate on the bundled real photos."""
+    _install(session, list(PACKAGES))
+    out = ROOT / "demo-output"
+    out.mkdir(exist_ok=True)
+    session.run("matting", "--version")
+    session.run("matting", "list")
+    printed = session.run("matting", "samples", "--path", silent=True, stderr=None)
+    samples = Path(printed.strip().splitlines()[-1])
+    session.run(
+        "matting",
+        "evaluate",
+        "--baseline",
+        "--gt",
+        str(samples / "alpha"),
+        "--trimap",
+        str(samples / "trimap"),
+        "--csv",
+        str(out / "baseline-scores.csv"),
+    )
+    session.log(f"per-image scores written to {out / 'baseline-scores.csv'}")
+
+
+@nox.session(python=PYTHON)
+def benchmarks(session: nox.Session) -> None:
+    """Speed and memory benchmarks; each prints a table of ratios against a baseline."""
+    _install(session, list(PACKAGES))
+    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
+        session.run("python", str(script), *session.posargs)
+
+
+nox.options.sessions = [*PACKAGES, "integration", "lint"]

@@ -28,6 +28,7 @@ from matting_core.errors import (
 )
 from matting_core.hookspecs import hookimpl
 from matting_core.models import (
+    create_dataset,
     create_loss,
     create_model,
     get_dataset_info,
@@ -59,6 +60,7 @@ __all__ = [
     "UnknownModelError",
     "UnknownNameError",
     "__version__",
+    "create_dataset",
     "create_loss",
     "create_model",
     "get_dataset_info",

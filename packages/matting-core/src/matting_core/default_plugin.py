@@ -1,4 +1,4 @@
-"""matting-core's built-in plugin: it registers the trimap baseline.
+"""matting-core's built-in plugin: the trimap baseline and matting-data's dataset layouts.
 
 Built-in features are plugins like any other, so the hook API is exercised by core itself.
 """
@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from matting_core.hookspecs import hookimpl
-from matting_core.registry import ModelInfo
+from matting_core.registry import DatasetInfo, ModelInfo
 from matting_core.trimap_baseline import TrimapBaseline, TrimapBaselineConfig
 
 if TYPE_CHECKING:
-    from matting_core.registry import ModelRegistry
+    from matting_core.registry import DatasetRegistry, ModelRegistry
 
 
 @hookimpl
@@ -28,3 +28,57 @@ def matting_register_models(registry: ModelRegistry) -> None:
             description="alpha read off the trimap: fg + unknown_value (0.5) x unknown; no parameters",
         ),
     )
+
+
+@hookimpl
+def matting_register_datasets(registry: DatasetRegistry) -> None:
+    # matting-data cannot import core, so core registers its layouts (as datasette's
+    # default plugins do); each class takes the dataset root as its first argument.
+    import matting_data as md
+
+    layouts = [
+        (
+            "composition-1k-train",
+            md.Composition1kTrain,
+            "Adobe Composition-1k training set (Xu et al. 2017), composited on the fly",
+            "fg/, alpha/ (or the release's 'Adobe-licensed images' and 'Other'), bg_dir= backgrounds",
+        ),
+        (
+            "composition-1k-test",
+            md.Composition1kTest,
+            "Adobe Composition-1k test set: 1000 composites (50 fg x 20 VOC bg)",
+            "merged/, alpha/ or alpha_copy/, trimaps/ (build it with `matting compose`)",
+        ),
+        (
+            "distinctions-646-train",
+            md.Distinctions646Train,
+            "Distinctions-646 training set (Qiao et al. 2020), composited on the fly",
+            "Train/FG, Train/GT, bg_dir= backgrounds",
+        ),
+        (
+            "distinctions-646-test",
+            md.Distinctions646Test,
+            "Distinctions-646 test composites",
+            "Test/ with Image|merged, GT|alpha, Trimap|trimaps",
+        ),
+        (
+            "alphamatting",
+            md.AlphaMattingDataset,
+            "alphamatting.com benchmark (Rhemann et al. 2009), training or test, low/high res",
+            "input_training_lowres/, gt_training_lowres/, trimap_training_lowres/Trimap1|2/",
+        ),
+        (
+            "folder",
+            md.FolderDataset,
+            "your own images, with trimaps and/or alphas matched by file name",
+            "root = images folder; trimaps=, alphas= folders",
+        ),
+        (
+            "foreground-background",
+            md.ForegroundBackgroundFolders,
+            "your own foregrounds + alphas composited on the fly over a folder of backgrounds",
+            "root = foregrounds folder; alpha_dir=, bg_dir= folders",
+        ),
+    ]
+    for name, factory, description, layout in layouts:
+        registry.add(name, factory, DatasetInfo(description=description, layout=layout))

@@ -1,0 +1,94 @@
+"""Cross-package checks on the installed toolkit (the nox `integration` session).
+
+These run the real `matting` console script in subprocesses, as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _matting(*args: str) -> subprocess.CompletedProcess:
+    exe = shutil.which("matting")
+    assert exe, "the `matting` console script is not installed"
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    "module, forbidden",
+    [
+        ("matting_metrics", ("matting_core", "matting_data", "torch")),
+        ("matting_data", ("matting_core", "matting_metrics", "torch")),
+        ("matting_core", ()),
+    ],
+)
+def test_dependencies_point_one_way(module, forbidden):
+    code = (
+        f"import sys, {module}; "
+        f"bad = sorted({{m.split('.')[0] for m in sys.modules}} & set({list(forbidden)!r})); "
+        "print(','.join(bad))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "", f"{module} imports {result.stdout.strip()}"
+
+
+def test_list_finds_example_plugin_through_its_entry_point():
+    result = _matting("list", "--json")
+    assert result.returncode == 0, result.stderr
+    models = {row["name"]: row for row in json.loads(result.stdout)["models"]}
+    assert models["example-tiny"]["provider"] == "example"
+    assert "trimap-baseline" in models
+
+
+def test_disable_autoload_keeps_only_builtins():
+    import os
+
+    env = {**os.environ, "MATTING_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    exe = shutil.which("matting")
+    result = subprocess.run(
+        [exe, "list", "models", "--json"], capture_output=True, text=True, env=env
+    )
+    names = [row["name"] for row in json.loads(result.stdout)["models"]]
+    assert "example-tiny" not in names and "trimap-baseline" in names
+
+
+def test_bundled_samples_come_from_the_installed_wheel():
+    result = _matting("samples", "--path")
+    root = Path(result.stdout.strip())
+    assert "site-packages" in root.parts
+    assert len(list((root / "image").glob("*.png"))) == 4
+
+
+def test_evaluate_baseline_on_bundled_samples(tmp_path):
+    root = Path(_matting("samples", "--path").stdout.strip())
+    csv_path = tmp_path / "rows.csv"
+    result = _matting(
+        "evaluate",
+        "--baseline",
+        "--gt",
+        str(root / "alpha"),
+        "--trimap",
+        str(root / "trimap"),
+        "--csv",
+        str(csv_path),
+        "--no-progress",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "trimap-only baseline" in result.stdout
+    assert len(csv_path.read_text().splitlines()) == 1 + 4
+
+
+def test_bad_input_is_one_sentence_exit_2(tmp_path):
+    result = _matting(
+        "evaluate", "--baseline", "--gt", str(tmp_path / "nope"), "--trimap", str(tmp_path)
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

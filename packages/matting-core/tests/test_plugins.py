@@ -74,7 +74,7 @@ def test_list_plugins_reports_name_version_hooks(example_plugin):
     plugins = {p.name: p for p in list_plugins()}
     builtin = plugins["matting_core.default_plugin"]
     assert builtin.builtin and builtin.distribution == "matting-core"
-    assert builtin.hooks == ("matting_register_models",)
+    assert builtin.hooks == ("matting_register_datasets", "matting_register_models")
 
     example = plugins["example"]
     assert example.version == "0.1.0"

@@ -73,6 +73,8 @@ class ModelInfo:
     :param std: per-channel RGB standard deviation used to normalise the image.
     :param pad_multiple: inputs are padded so that H and W are multiples of this.
     :param pad_mode: ``torch.nn.functional.pad`` mode used for that padding.
+    :param pad_margin: extra padding on every side before rounding up to ``pad_multiple``
+        (the official GCA demo pads 32 so that borders see context; 0 pads bottom/right only).
     :param default_weights: bundled weights as a package resource,
         ``"package:relative/path.safetensors"``, or None when there are none.
     :param remap_official: pure function mapping the official release's state-dict key names
@@ -89,6 +91,7 @@ class ModelInfo:
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     pad_multiple: int = 32
     pad_mode: str = "reflect"
+    pad_margin: int = 0
     default_weights: str | None = None
     remap_official: Callable[[dict[str, Tensor]], dict[str, Tensor]] | None = None
     description: str = ""
@@ -108,6 +111,8 @@ class ModelInfo:
             raise PluginError(f"ModelInfo.std must be positive, got {self.std}")
         if self.input_channels < 1:
             raise PluginError(f"ModelInfo.input_channels must be >= 1, got {self.input_channels}")
+        if self.pad_margin < 0:
+            raise PluginError(f"ModelInfo.pad_margin must be >= 0, got {self.pad_margin}")
         if self.pad_multiple < 1:
             raise PluginError(f"ModelInfo.pad_multiple must be >= 1, got {self.pad_multiple}")
         if self.pad_mode not in _PAD_MODES:

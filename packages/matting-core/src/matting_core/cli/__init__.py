@@ -14,7 +14,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-COMMANDS: tuple[str, ...] = ("list", "plugins", "samples", "evaluate", "compose")
+COMMANDS: tuple[str, ...] = ("list", "plugins", "samples", "predict", "evaluate", "compose")
 
 EXIT_USAGE = 2
 

@@ -1,0 +1,139 @@
+"""``matting predict``: alpha mattes for one image or a folder of images."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from matting_core.errors import InputError
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="predict alpha mattes with a model",
+        description=(
+            "Predict alpha mattes: either one IMAGE (with its TRIMAP) written to -o ALPHA, or "
+            "every image of --images DIR (trimaps matched by name in --trimaps DIR) written "
+            "to --out DIR. Inputs are padded by reflection to the model's multiple, the "
+            "trimap's known pixels are kept, and every PNG is written atomically."
+        ),
+    )
+    parser.add_argument("image", nargs="?", type=Path, help="input image (single-image form)")
+    parser.add_argument("trimap", nargs="?", type=Path, help="its trimap (single-image form)")
+    parser.add_argument("-o", "--output", type=Path, metavar="ALPHA", help="output alpha PNG")
+    parser.add_argument("--model", required=True, help="registered model name (see matting list)")
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        metavar="CKPT",
+        help="weights (.safetensors, or an official .pth); default: the model's bundled weights",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="model option, e.g. --set rate=1 (repeatable)",
+    )
+    parser.add_argument("--images", type=Path, metavar="DIR", help="folder of input images")
+    parser.add_argument("--trimaps", type=Path, metavar="DIR", help="folder of trimaps")
+    parser.add_argument("--out", type=Path, metavar="DIR", help="folder for the alpha mattes")
+    parser.add_argument(
+        "--resume", action="store_true", help="skip images whose output already exists"
+    )
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 … (default: cpu)")
+    parser.add_argument(
+        "--bit-depth", type=int, choices=(8, 16), default=8, help="PNG bit depth of the output"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(run=run)
+
+
+def _jobs(args: argparse.Namespace) -> list[tuple[Path, Path | None, Path]]:
+    """(image, trimap or None, output) for each image to predict."""
+    from matting_data import list_images, match_by_stem
+
+    single = args.image is not None
+    folder = any(x is not None for x in (args.images, args.trimaps, args.out))
+    if single and folder:
+        raise InputError(
+            "give either IMAGE [TRIMAP] -o ALPHA or --images/--trimaps/--out, not both"
+        )
+    if single:
+        if args.output is None:
+            raise InputError("missing -o ALPHA: where to write the alpha matte")
+        if args.output.suffix.lower() != ".png":
+            raise InputError(f"the output {args.output} must be a .png file")
+        return [(args.image, args.trimap, args.output)]
+    if args.images is None or args.out is None:
+        raise InputError(
+            "nothing to predict: give IMAGE [TRIMAP] -o ALPHA, or --images DIR --out DIR"
+        )
+    for what, path in (("image", args.images), ("trimap", args.trimaps)):
+        if path is not None and not path.is_dir():
+            raise InputError(f"the {what} folder {path} does not exist")
+    if args.trimaps is None:
+        return [(image, None, args.out / f"{image.stem}.png") for image in list_images(args.images)]
+    matched, missing = match_by_stem(args.images, args.trimaps)
+    absent = missing.get(Path(args.trimaps), [])
+    if absent:
+        shown = ", ".join(absent[:8]) + (" …" if len(absent) > 8 else "")
+        print(
+            f"matting predict: warning: {len(absent)} image(s) have no trimap in "
+            f"{args.trimaps} and are skipped: {shown}",
+            file=sys.stderr,
+        )
+    return [(image, trimap, args.out / f"{image.stem}.png") for image, trimap in matched]
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from matting_core.inference import predict
+    from matting_core.model_loading import load_model
+    from matting_core.models import get_model_info, parse_overrides
+    from matting_data import read_image, read_trimap, write_alpha
+
+    jobs = _jobs(args)
+    info = get_model_info(args.model)
+    overrides = parse_overrides(info.config_class, args.overrides)
+    loaded = load_model(args.model, args.checkpoint, **overrides)
+    if loaded.bundled:
+        print(
+            f"matting predict: using the bundled weights of {args.model!r} ({loaded.weights})",
+            file=sys.stderr,
+        )
+    if args.device:
+        loaded.model.to(args.device)
+    for image, trimap, _ in jobs:
+        if info.needs_trimap and trimap is None:
+            raise InputError(f"model {args.model!r} needs a trimap for {image}")
+    if not jobs:
+        raise InputError(f"no images found in {args.images}")
+
+    todo = [job for job in jobs if not (args.resume and job[2].exists())]
+    if len(todo) < len(jobs):
+        print(
+            f"matting predict: {len(jobs) - len(todo)} output(s) already exist, skipped (--resume)",
+            file=sys.stderr,
+        )
+    show = len(todo) > 1 and not args.no_progress
+    for image_path, trimap_path, out_path in tqdm(
+        todo, unit="img", desc="predict", disable=not show, file=sys.stderr
+    ):
+        image = read_image(image_path)
+        trimap = read_trimap(trimap_path) if trimap_path is not None else None
+        if trimap is not None and trimap.shape != image.shape[:2]:
+            from matting_data import check_same_size
+
+            check_same_size(image=(image_path, image), trimap=(trimap_path, trimap))
+        alpha = predict(loaded.model, image, trimap, info=info, device=args.device)
+        write_alpha(out_path, alpha, bit_depth=args.bit_depth)
+    if len(jobs) == 1:
+        print(f"alpha matte written to {jobs[0][2]}")
+    else:
+        print(f"{len(todo)} alpha matte(s) written to {args.out}")
+    return 0

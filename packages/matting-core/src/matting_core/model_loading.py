@@ -1,0 +1,76 @@
+"""Build a registered model with its weights: a checkpoint, or the plugin's bundled default."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from matting_core.checkpoints import load_weights, read_sidecar
+from matting_core.errors import CheckpointError
+from matting_core.models import create_model, get_model_info
+from matting_core.registry import ModelInfo
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready for inference, with where its weights came from."""
+
+    name: str
+    model: nn.Module
+    info: ModelInfo
+    weights: Path | None
+    bundled: bool
+
+
+def load_model(
+    name: str,
+    checkpoint: str | os.PathLike[str] | None = None,
+    **config_overrides: Any,
+) -> LoadedModel:
+    """Create model ``name`` and load its weights, in eval mode.
+
+    Weights come from ``checkpoint`` when given (safetensors, or .pth/.pt loaded with
+    ``weights_only=True``; official release layouts are remapped by the model's
+    ``remap_official``), else from the plugin's bundled default weights. A checkpoint
+    written by :func:`matting_core.save_weights` carries its config in a sidecar; it is
+    used as the base config so that, e.g., a ``gca-small`` checkpoint gets its width back.
+
+    Raises:
+        UnknownModelError: no such model.
+        ConfigError: bad overrides, or a sidecar that names another model.
+        CheckpointError: unreadable, untrusted or mismatched checkpoint, or no weights at all.
+    """
+    info = get_model_info(name)
+    bundled = False
+    if checkpoint is not None:
+        weights = Path(checkpoint)
+        if not weights.is_file():
+            raise CheckpointError(f"checkpoint {weights} does not exist")
+    else:
+        weights = info.default_weights_path()
+        bundled = weights is not None
+
+    config: Any = None
+    if weights is not None and weights.suffix == ".safetensors":
+        sidecar = read_sidecar(weights)
+        if sidecar is not None:
+            if sidecar.get("model_name") not in (None, name):
+                raise CheckpointError(
+                    f"checkpoint {weights} holds weights of model {sidecar['model_name']!r}, "
+                    f"not {name!r}; use --model {sidecar['model_name']}"
+                )
+            config = sidecar.get("config")
+    model = create_model(name, config=config, **config_overrides)
+    if weights is None:
+        if any(True for _ in model.parameters()):
+            raise CheckpointError(
+                f"model {name!r} has no bundled weights; pass a checkpoint (--checkpoint PATH)"
+            )
+    else:
+        load_weights(model, weights, info=info, name=name)
+    model.eval()
+    return LoadedModel(name=name, model=model, info=info, weights=weights, bundled=bundled)

@@ -27,6 +27,8 @@ from matting_core.errors import (
     UnknownNameError,
 )
 from matting_core.hookspecs import hookimpl
+from matting_core.inference import predict
+from matting_core.model_loading import LoadedModel, load_model
 from matting_core.models import (
     create_dataset,
     create_loss,
@@ -48,6 +50,7 @@ __all__ = [
     "DuplicateNameWarning",
     "InputError",
     "LoadReport",
+    "LoadedModel",
     "LossInfo",
     "MattingError",
     "MattingWarning",
@@ -69,7 +72,9 @@ __all__ = [
     "list_datasets",
     "list_losses",
     "list_models",
+    "load_model",
     "load_state_dict",
     "load_weights",
+    "predict",
     "save_weights",
 ]

@@ -14,7 +14,15 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-COMMANDS: tuple[str, ...] = ("list", "plugins", "samples", "predict", "evaluate", "compose")
+COMMANDS: tuple[str, ...] = (
+    "list",
+    "plugins",
+    "samples",
+    "predict",
+    "evaluate",
+    "foreground",
+    "compose",
+)
 
 EXIT_USAGE = 2
 

@@ -121,3 +121,12 @@ def test_other_rejections() -> None:
         md.normalize_trimap(np.zeros((2, 2, 4), np.uint8))
     with pytest.raises(md.UnsupportedImageError, match=r"shape \(1, 2, 2, 3\)"):
         md.normalize_trimap(np.zeros((1, 2, 2, 3), np.uint8))
+
+
+def test_release_thresholds_read_every_gray_level():
+    # The GCA demo's rule: < 85 background, >= 170 foreground, the rest unknown.
+    levels = np.array([[0, 84, 85, 169, 170, 255]], np.uint8)
+    out = md.normalize_trimap(levels, thresholds=(85, 170))
+    assert out.tolist() == [[0, 0, 128, 128, 255, 255]]
+    with pytest.raises(ValueError):
+        md.normalize_trimap(levels, thresholds=(170, 85))

@@ -73,7 +73,9 @@ def _as_float_image(image: np.ndarray) -> np.ndarray:
     return image.astype(np.float32, copy=False)
 
 
-def _as_trimap(trimap: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def _as_trimap(
+    trimap: np.ndarray, shape: tuple[int, int], thresholds: tuple[int, int] | None
+) -> np.ndarray:
     from matting_data import normalize_trimap
 
     trimap = np.asarray(trimap)
@@ -85,7 +87,7 @@ def _as_trimap(trimap: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         raise ShapeError(
             f"trimap is {trimap.shape[1]}x{trimap.shape[0]} but image is {shape[1]}x{shape[0]}"
         )
-    return normalize_trimap(trimap, source="trimap")
+    return normalize_trimap(trimap, source="trimap", thresholds=thresholds)
 
 
 def trimap_one_hot(trimap: np.ndarray) -> torch.Tensor:
@@ -95,7 +97,10 @@ def trimap_one_hot(trimap: np.ndarray) -> torch.Tensor:
 
 
 def prepare_inputs(
-    image: np.ndarray, trimap: np.ndarray | None, info: ModelInfo | None
+    image: np.ndarray,
+    trimap: np.ndarray | None,
+    info: ModelInfo | None,
+    trimap_thresholds: tuple[int, int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None, np.ndarray | None]:
     """Validate and convert to network tensors (unpadded).
 
@@ -104,6 +109,8 @@ def prepare_inputs(
         trimap: (H, W) uint8 {0, 128, 255} (other encodings as :func:`matting_data.normalize_trimap`
             accepts them), or None for trimap-free models.
         info: the model's ModelInfo (normalisation), or None for ImageNet statistics.
+        trimap_thresholds: read any gray level as the official releases do (``< low``
+            background, ``>= high`` foreground) instead of requiring {0, 128, 255}.
 
     Returns:
         image (1, 3, H, W) normalised float32, trimap one-hot (1, 3, H, W) or None, and the
@@ -118,7 +125,7 @@ def prepare_inputs(
         if info is not None and info.needs_trimap:
             raise InputError("this model needs a trimap")
         return image_t, None, None
-    tri = _as_trimap(trimap, rgb.shape[:2])
+    tri = _as_trimap(trimap, rgb.shape[:2], trimap_thresholds)
     return image_t, trimap_one_hot(tri), tri
 
 
@@ -132,6 +139,7 @@ def predict(
     device: str | torch.device | None = None,
     pad_margin: int | None = None,
     keep_known: bool = True,
+    trimap_thresholds: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Predict the alpha matte of one image.
 
@@ -145,6 +153,9 @@ def predict(
         device: where to run; default: where the model's parameters are (CPU if none).
         pad_margin: override ``info.pad_margin`` (reflect padding added on every side).
         keep_known: set the trimap's known pixels to 0 / 1 in the result.
+        trimap_thresholds: ``(low, high)`` to read a trimap with arbitrary gray levels the
+            way the official releases do (the GCA demo uses (85, 170)); default: the trimap
+            must hold 0 / 128 / 255 (or another encoding matting-data recognises).
 
     Returns:
         (H, W) float32 alpha in [0, 1].
@@ -153,7 +164,7 @@ def predict(
         ShapeError / InputError: bad image or trimap (matting_data.TrimapValueError for
             trimap values that cannot be interpreted).
     """
-    image_t, trimap_t, tri = prepare_inputs(image, trimap, info)
+    image_t, trimap_t, tri = prepare_inputs(image, trimap, info, trimap_thresholds)
     multiple = info.pad_multiple if info else 32
     mode = info.pad_mode if info else "reflect"
     margin = pad_margin if pad_margin is not None else (info.pad_margin if info else 0)

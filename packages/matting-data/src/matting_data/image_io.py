@@ -127,7 +127,12 @@ def read_alpha(path: PathLike, *, max_pixels: int | None = None) -> np.ndarray:
     return _to_unit_float(gray, scale)
 
 
-def read_trimap(path: PathLike, *, max_pixels: int | None = None) -> np.ndarray:
+def read_trimap(
+    path: PathLike,
+    *,
+    max_pixels: int | None = None,
+    thresholds: tuple[int, int] | None = None,
+) -> np.ndarray:
     """Read a trimap as uint8 with values exactly in {0 = bg, 128 = unknown, 255 = fg}.
 
     Accepts palette PNGs (OpenCV expands gray palettes to equal channels), grayscale, RGB with
@@ -138,6 +143,8 @@ def read_trimap(path: PathLike, *, max_pixels: int | None = None) -> np.ndarray:
     Args:
         path: trimap file.
         max_pixels: pixel limit, see :func:`read_image`.
+        thresholds: read any gray level by the official releases' rule instead (``< low``
+            background, ``>= high`` foreground), see :func:`~matting_data.normalize_trimap`.
 
     Returns:
         (H, W) uint8 C-contiguous array with values in {0, 128, 255}.
@@ -151,7 +158,7 @@ def read_trimap(path: PathLike, *, max_pixels: int | None = None) -> np.ndarray:
     hwc = as_hwc(raw, source=f"trimap {path}")
     if hwc.shape[2] >= 3:  # BGR(A) -> RGB(A) so that error examples are in RGB order
         hwc = np.concatenate([hwc[:, :, 2::-1], hwc[:, :, 3:]], axis=2)
-    return normalize_trimap(hwc, source=str(path))
+    return normalize_trimap(hwc, source=str(path), thresholds=thresholds)
 
 
 def write_alpha(path: PathLike, alpha: np.ndarray, *, bit_depth: int = 8) -> Path:

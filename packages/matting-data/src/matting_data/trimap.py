@@ -47,7 +47,12 @@ def _snap_tables() -> tuple[np.ndarray, np.ndarray]:
 _SNAP_LUT, _SNAP_VALID = _snap_tables()
 
 
-def normalize_trimap(array: np.ndarray, *, source: str = "<array>") -> np.ndarray:
+def normalize_trimap(
+    array: np.ndarray,
+    *,
+    source: str = "<array>",
+    thresholds: tuple[int, int] | None = None,
+) -> np.ndarray:
     """Map a trimap in any common encoding to uint8 values exactly in {0, 128, 255}.
 
     Accepted layouts: (H, W); (H, W, 1); (H, W, 3) with equal channels (e.g. an expanded gray
@@ -69,6 +74,11 @@ def normalize_trimap(array: np.ndarray, *, source: str = "<array>") -> np.ndarra
     3. every value within ±32 of 0, 128 or 255 (127, JPEG noise): snapped to it;
     4. otherwise (a value in 33..95 or 161..222): :class:`TrimapValueError`.
 
+    With ``thresholds=(low, high)`` the rules above are replaced by the official GCA / DIM
+    releases' reading of any gray level: ``< low`` background, ``>= high`` foreground, the
+    rest unknown (``(85, 170)`` in the GCA demo). Use it for resampled trimaps whose levels
+    are deliberately mixed; it never raises for values.
+
     Rule 2 means a trimap consisting only of values <= 2 is read as label indices (a
     degenerate all-background trimap with JPEG noise would be misread; real ones also contain
     128/255).
@@ -76,6 +86,7 @@ def normalize_trimap(array: np.ndarray, *, source: str = "<array>") -> np.ndarra
     Args:
         array: the trimap, see layouts and dtypes above. Not modified.
         source: label for error messages (a file name, or ``"<array>"``).
+        thresholds: ``(low, high)`` with ``0 < low < high <= 255``, or None (the rules above).
 
     Returns:
         A new C-contiguous (H, W) uint8 array with values in {0, 128, 255}.
@@ -88,6 +99,8 @@ def normalize_trimap(array: np.ndarray, *, source: str = "<array>") -> np.ndarra
     array = np.asarray(array)
     gray = _single_channel(array, source)
     values = _to_8bit(gray, source)
+    if thresholds is not None:
+        return _threshold_lut(thresholds)[values]
     counts = np.bincount(values.ravel(), minlength=256)
     present = counts > 0
     if not present[~_CANONICAL].any():
@@ -104,6 +117,16 @@ def normalize_trimap(array: np.ndarray, *, source: str = "<array>") -> np.ndarra
             "read as background/unknown/foreground."
         )
     return _SNAP_LUT[values]
+
+
+def _threshold_lut(thresholds: tuple[int, int]) -> np.ndarray:
+    low, high = (int(t) for t in thresholds)
+    if not 0 < low < high <= 255:
+        raise ValueError(f"trimap thresholds must satisfy 0 < low < high <= 255, got {thresholds}")
+    lut = np.full(256, TRIMAP_UNKNOWN, dtype=np.uint8)
+    lut[:low] = TRIMAP_BACKGROUND
+    lut[high:] = TRIMAP_FOREGROUND
+    return lut
 
 
 def _single_channel(array: np.ndarray, source: str) -> np.ndarray:

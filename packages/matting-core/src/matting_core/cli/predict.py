@@ -44,12 +44,31 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--resume", action="store_true", help="skip images whose output already exists"
     )
+    parser.add_argument(
+        "--trimap-thresholds",
+        type=_thresholds,
+        metavar="LOW,HIGH",
+        help=(
+            "read trimaps with any gray levels as the official releases do: < LOW background, "
+            ">= HIGH foreground (the GCA demo uses 85,170); default: 0/128/255 required"
+        ),
+    )
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 … (default: cpu)")
     parser.add_argument(
         "--bit-depth", type=int, choices=(8, 16), default=8, help="PNG bit depth of the output"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(run=run)
+
+
+def _thresholds(text: str) -> tuple[int, int]:
+    try:
+        low, high = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LOW,HIGH integers, got {text!r}") from None
+    if not 0 < low < high <= 255:
+        raise argparse.ArgumentTypeError(f"need 0 < LOW < HIGH <= 255, got {text!r}")
+    return low, high
 
 
 def _jobs(args: argparse.Namespace) -> list[tuple[Path, Path | None, Path]]:
@@ -125,7 +144,11 @@ def run(args: argparse.Namespace) -> int:
         todo, unit="img", desc="predict", disable=not show, file=sys.stderr
     ):
         image = read_image(image_path)
-        trimap = read_trimap(trimap_path) if trimap_path is not None else None
+        trimap = (
+            read_trimap(trimap_path, thresholds=args.trimap_thresholds)
+            if trimap_path is not None
+            else None
+        )
         if trimap is not None and trimap.shape != image.shape[:2]:
             from matting_data import check_same_size
 

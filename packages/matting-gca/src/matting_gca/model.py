@@ -1,0 +1,253 @@
+"""GCA Matting: the network, its config, the official-checkpoint key remap and its ModelInfo.
+
+Li, Y. & Lu, H. "Natural Image Matting via Guided Contextual Attention", AAAI 2020,
+pp. 11450-11457 (arXiv:2001.04069).  Official release: github.com/Yaoyi-Li/GCA-Matting.
+
+Reads top to bottom: config, model, the pure key remap for the release's checkpoints, the
+:class:`~matting_core.ModelInfo` objects that ``plugin.py`` registers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from matting_core import ModelInfo
+from matting_core.errors import ConfigError, InputError, ShapeError
+from matting_gca.decoder import GCADecoder
+from matting_gca.encoder import GCAEncoder
+from matting_gca.spectral_norm import SpectralNorm
+
+__all__ = [
+    "GCA_INFO",
+    "GCA_SMALL_INFO",
+    "PAPER",
+    "GCAConfig",
+    "GCAMatting",
+    "GCASmallConfig",
+    "remap_official_keys",
+]
+
+PAPER = (
+    "Yaoyi Li and Hongtao Lu, Natural Image Matting via Guided Contextual Attention, "
+    "AAAI 2020 (arXiv:2001.04069)"
+)
+
+#: Input sizes must be multiples of this (the bottleneck is at 1/32).
+SIZE_MULTIPLE = 32
+
+
+# --------------------------------------------------------------------------------------------
+# Config
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GCAConfig:
+    """Options of :class:`GCAMatting`; the defaults are the release's ``gca-dist`` network.
+
+    :param width: channel multiplier for every layer (1.0 = the paper; ``gca-small`` = 0.5).
+        Official weights only fit 1.0.
+    :param rate: even downsampling rate of the attention's matching (the release uses 2).
+    :param attention_chunk: queries per chunk in the two GCA blocks (rounded to whole rows
+        of the 1/16 feature map, at least one row): peak attention memory is about
+        ``8 * L * attention_chunk`` bytes (two float32 blocks) with ``L = (H/16) (W/16)``.  None builds the full
+        ``L x L`` matrix like the release (memory quadratic in the image area).
+    :param encoder_layers: residual blocks per encoder stage (release ``(3, 4, 4, 2)``).
+    :param decoder_layers: residual blocks per decoder stage (release ``(2, 3, 3, 2)``).
+    """
+
+    width: float = 1.0
+    rate: int = 2
+    attention_chunk: int | None = 1024
+    encoder_layers: tuple[int, int, int, int] = (3, 4, 4, 2)
+    decoder_layers: tuple[int, int, int, int] = (2, 3, 3, 2)
+
+    def __post_init__(self) -> None:
+        if not self.width > 0:
+            raise ConfigError(f"width must be > 0, got {self.width}")
+        if self.rate < 2 or self.rate % 2:
+            raise ConfigError(f"rate must be an even number >= 2, got {self.rate}")
+        if self.attention_chunk is not None and self.attention_chunk < 1:
+            raise ConfigError(f"attention_chunk must be >= 1 or None, got {self.attention_chunk}")
+        for name in ("encoder_layers", "decoder_layers"):
+            layers = tuple(getattr(self, name))
+            if len(layers) != 4 or any(n < 1 for n in layers):
+                raise ConfigError(f"{name} must be 4 block counts >= 1, got {layers}")
+            object.__setattr__(self, name, layers)
+        if round(self.width * 128) < 2:
+            raise ConfigError(f"width {self.width} is too small for the attention blocks")
+
+
+@dataclass(frozen=True)
+class GCASmallConfig(GCAConfig):
+    """:class:`GCAConfig` with half the channels (model ``gca-small``)."""
+
+    width: float = 0.5
+
+
+# --------------------------------------------------------------------------------------------
+# Model
+# --------------------------------------------------------------------------------------------
+
+
+def _check_inputs(image: Tensor, trimap: Tensor | None) -> None:
+    # TODO(core): one shared input-shape helper belongs in matting_core.
+    if trimap is None:
+        raise InputError("GCA Matting needs a trimap")
+    if image.ndim != 4 or image.shape[1] != 3:
+        raise ShapeError(f"image must be (B, 3, H, W), got {tuple(image.shape)}")
+    if trimap.shape != image.shape:
+        raise ShapeError(
+            f"trimap must be (B, 3, H, W) one-hot like the image {tuple(image.shape)}, "
+            f"got {tuple(trimap.shape)}"
+        )
+    height, width = image.shape[2:]
+    if height % SIZE_MULTIPLE or width % SIZE_MULTIPLE:
+        raise ShapeError(
+            f"image size {height}x{width} must be a multiple of {SIZE_MULTIPLE}; pad the input "
+            "(reflect) first"
+        )
+
+
+class GCAMatting(nn.Module):
+    """GCA Matting (the release's ``Generator`` with ``resnet_gca_encoder_29`` and
+    ``res_gca_decoder_22``).
+
+    Args:
+        config: the options; the default config (the release's network) when None.
+
+    Shape:
+        - image: (B, 3, H, W) float32 RGB normalised with the ImageNet mean/std; H and W
+          multiples of 32.
+        - trimap: (B, 3, H, W) float32 one-hot [bg, unknown, fg].
+        - returns a dict:
+
+          - ``alpha``: (B, 1, H, W) float32 in [0, 1], the raw network output (known trimap
+            regions are *not* overwritten here; inference does that);
+          - ``offset_1``, ``offset_2``: (B, 2, H/16, W/16) int64, the encoder's and decoder's
+            attention maps as (row, col) of the most attended patch minus the map centre
+            (the release's visualisation);
+          - ``scale_1``, ``scale_2``: (B, 2) the [unknown, known] softmax weights of Eq. 5.
+
+    Example:
+        >>> model = GCAMatting(GCAConfig(width=0.25)).eval()
+        >>> trimap = torch.zeros(1, 3, 64, 64); trimap[:, 1] = 1
+        >>> model(torch.zeros(1, 3, 64, 64), trimap)["alpha"].shape
+        torch.Size([1, 1, 64, 64])
+    """
+
+    def __init__(self, config: GCAConfig | None = None) -> None:
+        super().__init__()
+        self.config = config if config is not None else GCAConfig()
+        c = self.config
+        self.encoder = GCAEncoder(c.encoder_layers, c.width, c.rate, c.attention_chunk)
+        self.decoder = GCADecoder(c.decoder_layers, c.width, c.rate, c.attention_chunk)
+        # The release leaves u and v random until the first training step, which makes an
+        # untrained model in eval mode meaningless (sigma ~ 0, exploding activations); three
+        # power iterations on the initial weights fix that.  Loading weights overwrites them.
+        for module in self.modules():
+            if isinstance(module, SpectralNorm):
+                module.power_iteration(3)
+
+    def set_attention_chunk(self, chunk: int | None) -> None:
+        """Change the queries per chunk of both GCA blocks (None: full matrix)."""
+        if chunk is not None and chunk < 1:
+            raise ConfigError(f"attention_chunk must be >= 1 or None, got {chunk}")
+        self.encoder.gca.chunk = chunk
+        self.decoder.gca.chunk = chunk
+        self.config = dataclasses.replace(self.config, attention_chunk=chunk)
+
+    def forward(self, image: Tensor, trimap: Tensor | None) -> dict[str, Tensor]:
+        _check_inputs(image, trimap)
+        embedding, features = self.encoder(torch.cat((image, trimap), dim=1))
+        alpha, offset_2, scale_2 = self.decoder(embedding, features)
+        return {
+            "alpha": alpha,
+            "offset_1": features.offset,
+            "offset_2": offset_2,
+            "scale_1": features.scale,
+            "scale_2": scale_2,
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Official checkpoints
+# --------------------------------------------------------------------------------------------
+
+_DDP_PREFIX = "module."
+
+
+def remap_official_keys(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """Map a state dict of the official release to :class:`GCAMatting`'s names.
+
+    Our module names are the release's (``encoder.layer1.0.conv1.module.weight_bar`` …), so
+    the mapping is the identity apart from two things the release's files carry:
+
+    * a leading ``module.`` (the DistributedDataParallel wrapper) is removed -- the inner
+      ``.module.`` of spectral-norm convs stays;
+    * ``num_batches_tracked`` arrives as float when the release's loader (which casts every
+      value with ``.float()``) re-saved it; it is cast back to int64.
+
+    Pure: returns a new dict, never changes the tensors or the input.
+
+    Args:
+        state_dict: key -> tensor, with or without the ``module.`` prefix.
+
+    Returns:
+        A new dict with our key names.
+    """
+    result: dict[str, Tensor] = {}
+    for key, value in state_dict.items():
+        if key.startswith(_DDP_PREFIX):
+            key = key[len(_DDP_PREFIX) :]
+        if key.endswith("num_batches_tracked") and value.is_floating_point():
+            value = value.to(torch.int64)
+        result[key] = value
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Infos (registered by plugin.py)
+# --------------------------------------------------------------------------------------------
+
+GCA_INFO = ModelInfo(
+    paper=PAPER,
+    needs_trimap=True,
+    input_channels=6,
+    config_class=GCAConfig,
+    checkpoint_formats=("safetensors", "pth"),
+    mean=(0.485, 0.456, 0.406),
+    std=(0.229, 0.224, 0.225),
+    pad_multiple=SIZE_MULTIPLE,
+    pad_mode="reflect",
+    # The release's demo.py (its path for real photos) adds a 32 px reflect border on every
+    # side before rounding up to 32; its Composition-1k tester pads bottom/right only.
+    pad_margin=32,
+    default_weights=None,
+    remap_official=remap_official_keys,
+    description="GCA Matting (ResNet-34 U-Net + 2 guided contextual attention blocks); "
+    "loads the official gca-dist.pth",
+)
+
+GCA_SMALL_INFO = ModelInfo(
+    paper=PAPER,
+    needs_trimap=True,
+    input_channels=6,
+    config_class=GCASmallConfig,
+    checkpoint_formats=("safetensors",),
+    mean=(0.485, 0.456, 0.406),
+    std=(0.229, 0.224, 0.225),
+    pad_multiple=SIZE_MULTIPLE,
+    pad_mode="reflect",
+    # The release's demo.py (its path for real photos) adds a 32 px reflect border on every
+    # side before rounding up to 32; its Composition-1k tester pads bottom/right only.
+    pad_margin=32,
+    default_weights=None,
+    remap_official=None,
+    description="GCA Matting with half the channels (width 0.5); no official weights",
+)

@@ -1,0 +1,17 @@
+"""matting-gca's hook implementations (the module named by the ``matting`` entry point)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from matting_core import hookimpl
+from matting_gca.model import GCA_INFO, GCA_SMALL_INFO, GCAMatting
+
+if TYPE_CHECKING:
+    from matting_core.registry import ModelRegistry
+
+
+@hookimpl
+def matting_register_models(registry: ModelRegistry) -> None:
+    registry.add("gca", GCAMatting, GCA_INFO)
+    registry.add("gca-small", GCAMatting, GCA_SMALL_INFO)

@@ -1,0 +1,64 @@
+"""Shared fixtures: the official-release parity fixture and a checkpoint built from it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURES_ENV = "MATTING_GCA_FIXTURES"
+SHARED_DATA_ENV = "MATTING_SHARED_DATA"
+_RELATIVE = Path("fixtures") / "gca-official"
+
+
+def _find_fixtures() -> Path | None:
+    env = os.environ.get(FIXTURES_ENV)
+    if env:
+        return Path(env)
+    data = os.environ.get(SHARED_DATA_ENV)
+    if data and (Path(data).parent / _RELATIVE).is_dir():
+        return Path(data).parent / _RELATIVE
+    for ancestor in Path(__file__).resolve().parents:
+        # <ancestor>/../shared/fixtures (checkout beside shared/) or <ancestor>/shared/fixtures.
+        for candidate in (ancestor.parent / "shared" / _RELATIVE, ancestor / "shared" / _RELATIVE):
+            if candidate.is_dir():
+                return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def gca_fixtures() -> Path:
+    """``shared/fixtures/gca-official``: keys.json, make_ckpt.py, the 128x160 parity case."""
+    path = _find_fixtures()
+    if path is None or not (path / "keys.json").is_file():
+        pytest.fail(
+            f"GCA parity fixtures not found (looked at ${FIXTURES_ENV}, beside "
+            f"${SHARED_DATA_ENV}, and for 'shared/fixtures/gca-official' beside an ancestor of "
+            f"{Path(__file__).parent}); set {FIXTURES_ENV} to that folder."
+        )
+    return path
+
+
+@pytest.fixture(scope="session")
+def official_manifest(gca_fixtures: Path) -> dict:
+    return json.loads((gca_fixtures / "keys.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def official_checkpoint(gca_fixtures: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ~100 MB checkpoint in the official layout, built once per session in a temp dir."""
+    out = tmp_path_factory.mktemp("gca-official") / "gca.pth"
+    subprocess.run(
+        [
+            sys.executable,
+            str(gca_fixtures / "make_ckpt.py"),
+            str(gca_fixtures / "keys.json"),
+            str(out),
+        ],
+        check=True,
+    )
+    return out

@@ -53,6 +53,7 @@ def _current_rss_mib() -> float:
 def child(size: int, chunk: int | None, repeat: int, threads: int | None, out: str) -> None:
     import numpy as np
     import torch
+
     from matting_gca import GCAConfig, GCAMatting
 
     if threads:

@@ -23,7 +23,7 @@ from matting_core import (
     list_losses,
     list_models,
 )
-from matting_core.plugins import list_plugins, model_registry, reset_plugins
+from matting_core.plugins import list_plugins, loss_registry, model_registry, reset_plugins
 
 EXAMPLE_DIST = "matting-example-plugin"
 
@@ -65,7 +65,8 @@ def test_example_model_is_discovered_and_runs(example_plugin):
 
 
 def test_example_loss_is_discovered(example_plugin):
-    assert list_losses() == ["example-l1"]
+    assert "example-l1" in list_losses()
+    assert loss_registry().provider("example-l1") == "example"
     loss = create_loss("example-l1", weight=2.0)
     assert loss(torch.ones(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)).item() == pytest.approx(2.0)
 
@@ -74,7 +75,11 @@ def test_list_plugins_reports_name_version_hooks(example_plugin):
     plugins = {p.name: p for p in list_plugins()}
     builtin = plugins["matting_core.default_plugin"]
     assert builtin.builtin and builtin.distribution == "matting-core"
-    assert builtin.hooks == ("matting_register_datasets", "matting_register_models")
+    assert builtin.hooks == (
+        "matting_register_datasets",
+        "matting_register_losses",
+        "matting_register_models",
+    )
 
     example = plugins["example"]
     assert example.version == "0.1.0"
@@ -88,7 +93,7 @@ def test_list_plugins_reports_name_version_hooks(example_plugin):
 def test_disabling_autoload_leaves_only_builtins(monkeypatch):
     monkeypatch.setenv("MATTING_DISABLE_PLUGIN_AUTOLOAD", "1")
     assert list_models() == ["trimap-baseline"]
-    assert list_losses() == []
+    assert "example-l1" not in list_losses() and "l1_unknown" in list_losses()
     assert [p.name for p in list_plugins()] == ["matting_core.default_plugin"]
 
 

@@ -1,4 +1,4 @@
-"""matting-core's built-in plugin: the trimap baseline and matting-data's dataset layouts.
+"""matting-core's built-in plugin: the trimap baseline, core's losses and matting-data's layouts.
 
 Built-in features are plugins like any other, so the hook API is exercised by core itself.
 """
@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from matting_core.hookspecs import hookimpl
-from matting_core.registry import DatasetInfo, ModelInfo
+from matting_core.registry import DatasetInfo, LossInfo, ModelInfo
 from matting_core.trimap_baseline import TrimapBaseline, TrimapBaselineConfig
 
 if TYPE_CHECKING:
-    from matting_core.registry import DatasetRegistry, ModelRegistry
+    from matting_core.registry import DatasetRegistry, LossRegistry, ModelRegistry
 
 
 @hookimpl
@@ -28,6 +28,14 @@ def matting_register_models(registry: ModelRegistry) -> None:
             description="alpha read off the trimap: fg + unknown_value (0.5) x unknown; no parameters",
         ),
     )
+
+
+@hookimpl
+def matting_register_losses(registry: LossRegistry) -> None:
+    from matting_core.losses import LOSS_INFOS
+
+    for name, (factory, papers, description) in LOSS_INFOS.items():
+        registry.add(name, factory, LossInfo(papers=papers, description=description))
 
 
 @hookimpl

@@ -98,7 +98,10 @@ def matting_register_losses(registry: LossRegistry) -> None:
     - ``name``: lowercase letters, digits, ``-`` and ``_`` (``alpha-l1``, ``composition``).
     - ``factory``: ``factory(**options) -> torch.nn.Module``; ``create_loss(name, **options)``
       checks the options against the factory's signature, so give every option a keyword
-      parameter with a default.  The module returns a scalar tensor.
+      parameter with a default.  The module returns a scalar tensor.  The training engine
+      calls a ``matting_core.losses.MattingLoss`` subclass as ``loss(outputs, batch)`` (the
+      network's output dict and the batch dict), any other module as
+      ``loss(pred_alpha, gt_alpha)``.
     - ``info``: a ``matting_core.LossInfo`` (the papers that use it, a description).
 
     :param registry: the loss registry; only its ``add`` method is meant for plugins.

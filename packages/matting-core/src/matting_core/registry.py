@@ -80,6 +80,9 @@ class ModelInfo:
     :param remap_official: pure function mapping the official release's state-dict key names
         to this implementation's (no I/O, no module mutation), or None.
     :param description: one line for ``matting list``.
+    :param training_recipe: zero-argument factory of the model's
+        :class:`matting_core.training.TrainingRecipe` (its networks, loss terms and data
+        transforms); None trains it with the generic supervised recipe.
     """
 
     paper: str
@@ -95,6 +98,7 @@ class ModelInfo:
     default_weights: str | None = None
     remap_official: Callable[[dict[str, Tensor]], dict[str, Tensor]] | None = None
     description: str = ""
+    training_recipe: Callable[[], Any] | None = None
 
     def __post_init__(self) -> None:
         if not (
@@ -124,6 +128,8 @@ class ModelInfo:
                 "ModelInfo.default_weights must look like 'package:relative/path.safetensors', "
                 f"got {self.default_weights!r}"
             )
+        if self.training_recipe is not None and not callable(self.training_recipe):
+            raise PluginError("ModelInfo.training_recipe must be callable")
         if self.remap_official is not None and not callable(self.remap_official):
             raise PluginError("ModelInfo.remap_official must be callable or None")
 

@@ -22,6 +22,8 @@ COMMANDS: tuple[str, ...] = (
     "evaluate",
     "foreground",
     "compose",
+    "train",
+    "config",
 )
 
 EXIT_USAGE = 2

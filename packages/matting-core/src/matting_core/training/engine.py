@@ -1,0 +1,646 @@
+"""The training loop.
+
+:func:`train` runs one experiment (a :class:`~matting_core.training.config.TrainConfig`) in a
+run directory::
+
+    RUN_DIR/
+      config.toml        the resolved config
+      metrics.jsonl      one JSON line per logged step and per validation
+      tensorboard/       TensorBoard events
+      checkpoints/       step-*.pt full states, latest.json, best/final .safetensors weights
+
+The engine owns everything that is the same for every model: data loading (a
+``DistributedSampler`` shard per rank, per-item seeding by the dataset), forward/backward
+under autocast, gradient accumulation, clipping, GradScaler, schedules, the alternating
+generator/discriminator updates of GANs, logging, validation, checkpoints and resume.  What is
+model-specific comes from the :class:`~matting_core.training.recipe.TrainingRecipe`.
+
+Reproducibility: the seed fixes model initialisation, the data order (the sampler's
+per-epoch permutation) and every augmentation (``MattingDataset`` seeds each item with
+(seed, epoch, index)); the DataLoader gets its own generator so that it never draws from the
+global RNG.  A resumed run restores the RNG states and the data position, and on the CPU
+reproduces an uninterrupted run bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import sys
+import time
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Subset
+
+from matting_core._atomic import atomic_write_bytes
+from matting_core.errors import CheckpointError, ConfigError, MattingWarning, PluginError
+from matting_core.training import distributed as dist_utils
+from matting_core.training.config import TrainConfig, check_names, config_to_dict, dump_config
+from matting_core.training.logger import RunLogger
+from matting_core.training.optim import build_optimizer, build_scheduler
+from matting_core.training.recipe import Batch, LossTerms, TrainingRecipe, recipe_for
+from matting_core.training.state import (
+    CHECKPOINT_DIR,
+    STATE_FORMAT,
+    capture_rng_state,
+    list_checkpoints,
+    load_latest_state,
+    restore_rng_state,
+    save_state,
+)
+from matting_core.training.validation import validate
+
+__all__ = ["CONFIG_FILE", "TrainResult", "seed_everything", "train"]
+
+#: Name of the resolved config in the run directory.
+CONFIG_FILE = "config.toml"
+
+_AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a finished :func:`train` reports.
+
+    :param run_dir: the run directory.
+    :param step: the last step trained (``run.steps``).
+    :param loss: the last logged generator loss (mean over the log interval and the ranks).
+    :param best_sad: the best validation SAD, or None without validation.
+    :param best_step: the step of ``best_sad``.
+    :param checkpoint: the last full training state (``checkpoints/step-*.pt``).
+    :param weights: the final generator weights (``checkpoints/final.safetensors``).
+    :param resumed_from: the step the run resumed from, or None for a fresh run.
+    :param validation: the last validation's metrics, or None.
+    """
+
+    run_dir: Path
+    step: int
+    loss: float | None
+    best_sad: float | None
+    best_step: int | None
+    checkpoint: Path | None
+    weights: Path | None
+    resumed_from: int | None = None
+    validation: dict[str, float] | None = field(default=None)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python's, numpy's and torch's global RNGs (all CUDA devices too)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def train(
+    cfg: TrainConfig,
+    run_dir: str | os.PathLike[str],
+    *,
+    resume: bool = False,
+    recipe: TrainingRecipe | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train ``cfg`` in ``run_dir``; under torchrun, every rank calls this.
+
+    :param cfg: the validated config (:func:`~matting_core.training.config.load_config`).
+    :param run_dir: the run directory, created if needed.
+    :param resume: continue from the newest usable checkpoint in ``run_dir`` (a run without
+        checkpoints starts fresh, with a warning).
+    :param recipe: the training recipe; default :func:`~matting_core.training.recipe.recipe_for`.
+    :param progress: show a progress bar (rank 0 only) with loss, lr, step rate and ETA.
+    :raises ConfigError: a config that cannot run (unknown names, batch not divisible, a run
+        directory that already holds a run and no ``resume``).
+    :raises CheckpointError: ``resume`` and no checkpoint of the run can be loaded.
+    """
+    trainer = _Trainer(cfg, Path(run_dir), recipe=recipe, progress=progress, resume=resume)
+    try:
+        return trainer.fit()
+    finally:
+        trainer.close()
+
+
+class _Trainer:
+    """One run's state; :func:`train` is the public face."""
+
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        run_dir: Path,
+        *,
+        recipe: TrainingRecipe | None,
+        progress: bool,
+        resume: bool,
+    ) -> None:
+        self.cfg = cfg
+        self.run_dir = run_dir
+        self.resume = resume
+        self.logger: RunLogger | None = None
+        self.pbar: Any = None
+        check_names(cfg)
+        self.ctx = dist_utils.init_distributed(cfg.run.device)
+        try:
+            self._setup(recipe, progress)
+        except BaseException:
+            self.close()
+            raise
+
+    def _setup(self, recipe: TrainingRecipe | None, progress: bool) -> None:
+        from matting_core.models import get_model_info
+
+        cfg, ctx = self.cfg, self.ctx
+        if cfg.run.deterministic:
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True, warn_only=True)
+        self._check_run_dir()
+
+        # --- networks (identical initialisation on every rank) ------------------------------
+        seed_everything(cfg.run.seed)
+        self.recipe = recipe if recipe is not None else recipe_for(cfg)
+        if cfg.adversarial is not None and not self.recipe.adversarial:
+            raise ConfigError(
+                f"adversarial: the recipe {type(self.recipe).__name__} trains no discriminator"
+            )
+        self.info = get_model_info(cfg.model.name)
+        self.recipe.setup(cfg, self.info, ctx.device)
+        raw = self.recipe.build_networks()
+        expected = {"generator", "discriminator"} if self.recipe.adversarial else {"generator"}
+        if set(raw) != expected:
+            raise PluginError(
+                f"{type(self.recipe).__name__}.build_networks returned {sorted(raw)}; "
+                f"expected {sorted(expected)}"
+            )
+        self.nets = {
+            name: dist_utils.wrap_model(
+                module.train(),
+                ctx,
+                sync_batchnorm=cfg.distributed.sync_batchnorm,
+                find_unused_parameters=cfg.distributed.find_unused_parameters,
+            )
+            for name, module in raw.items()
+        }
+        self.raw = {name: dist_utils.unwrap(module) for name, module in self.nets.items()}
+        for name, module in self.raw.items():
+            if not any(p.requires_grad for p in module.parameters()):
+                raise ConfigError(
+                    f"model.name: the {name} of {cfg.model.name!r} has no trainable parameters"
+                )
+        # from here on each rank draws its own random numbers (dropout, noise)
+        seed_everything(cfg.run.seed + ctx.rank)
+
+        # --- optimisation ------------------------------------------------------------------
+        optim_cfgs = {"generator": cfg.optim, "discriminator": cfg.discriminator_optim}
+        schedule_cfgs = {"generator": cfg.schedule, "discriminator": cfg.discriminator_schedule}
+        self.optim_cfgs = {name: optim_cfgs[name] for name in self.nets}
+        self.optimizers = {
+            name: build_optimizer(self.raw[name].parameters(), self.optim_cfgs[name])
+            for name in self.nets
+        }
+        self.schedulers = {
+            name: build_scheduler(self.optimizers[name], schedule_cfgs[name], cfg.run.steps)
+            for name in self.nets
+        }
+        self.amp_enabled = cfg.amp.enabled and ctx.device.type == "cuda"
+        if cfg.amp.enabled and not self.amp_enabled and ctx.is_main:
+            warnings.warn(
+                "amp.enabled is ignored on the CPU: training runs in float32",
+                MattingWarning,
+                stacklevel=3,
+            )
+        self.amp_dtype = _AMP_DTYPES[cfg.amp.dtype]
+        use_scaler = self.amp_enabled and self.amp_dtype == torch.float16
+        self.scalers = {
+            name: torch.amp.GradScaler(ctx.device.type, enabled=use_scaler) for name in self.nets
+        }
+
+        # --- data --------------------------------------------------------------------------
+        self.accumulate = cfg.optim.accumulate
+        self.per_rank_batch = dist_utils.per_rank_batch_size(
+            cfg.data.batch_size, ctx.world_size, self.accumulate
+        )
+        train_set = self.recipe.build_dataset("train")
+        if train_set is None:
+            raise PluginError(f"{type(self.recipe).__name__}.build_dataset('train') returned None")
+        self.train_set = train_set
+        self.sampler = dist_utils.ResumableSampler(
+            train_set, num_replicas=ctx.world_size, rank=ctx.rank, seed=cfg.run.seed
+        )
+        if len(self.sampler) < self.per_rank_batch:
+            raise ConfigError(
+                f"data.batch_size: each rank needs {self.per_rank_batch} samples per micro-batch "
+                f"but the training set ({len(train_set)} items) gives it {len(self.sampler)}"
+            )
+        # The loader's own generator keeps it from drawing on the global RNG, which a resumed
+        # run would otherwise see shifted.
+        self.loader_generator = torch.Generator()
+        self.loader = DataLoader(
+            train_set,
+            batch_size=self.per_rank_batch,
+            sampler=self.sampler,
+            num_workers=cfg.data.num_workers,
+            drop_last=True,
+            pin_memory=ctx.device.type == "cuda",
+            generator=self.loader_generator,
+        )
+        self.val_loader = self._val_loader() if ctx.is_main else None
+
+        # --- progress ---------------------------------------------------------------------
+        self.step = 0
+        self.epoch = 0
+        self.batch_in_epoch = 0
+        self.best_sad: float | None = None
+        self.best_step: int | None = None
+        self.last_checkpoint: Path | None = None
+        self.last_checkpoint_step: int | None = None
+        self.last_val_step: int | None = None
+        self.last_validation: dict[str, float] | None = None
+        self.last_loss: float | None = None
+        self.resumed_from: int | None = None
+        self.progress = progress and ctx.is_main
+        self._acc: dict[str, Tensor] = {}
+        self._acc_steps = 0
+
+    # ---------------------------------------------------------------------------------------
+    # setup helpers
+    # ---------------------------------------------------------------------------------------
+
+    def _check_run_dir(self) -> None:
+        existing = list_checkpoints(self.run_dir)
+        if existing and not self.resume:
+            raise ConfigError(
+                f"run directory {self.run_dir} already holds a run ({existing[0][1].name}); "
+                "pass --resume to continue it, or choose another --run-dir"
+            )
+
+    def _write_config(self) -> None:
+        """Save the resolved config (rank 0), once everything could be built."""
+        if self.ctx.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            if self.resume:
+                _warn_if_config_changed(self.run_dir / CONFIG_FILE, self.cfg)
+            atomic_write_bytes(self.run_dir / CONFIG_FILE, dump_config(self.cfg).encode("utf-8"))
+
+    def _val_loader(self) -> DataLoader[Any] | None:
+        val_set = self.recipe.build_dataset("val")
+        if val_set is None:
+            return None
+        limit = self.cfg.data.val_limit
+        if limit and limit < len(val_set):
+            val_set = Subset(val_set, range(limit))
+        return DataLoader(
+            val_set, batch_size=1, shuffle=False, num_workers=self.cfg.data.num_workers
+        )
+
+    def _autocast(self) -> AbstractContextManager[Any]:
+        if not self.amp_enabled:
+            return nullcontext()
+        return torch.autocast(device_type=self.ctx.device.type, dtype=self.amp_dtype)
+
+    # ---------------------------------------------------------------------------------------
+    # resume
+    # ---------------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        loaded = load_latest_state(self.run_dir)
+        if loaded is None:
+            if self.ctx.is_main:
+                warnings.warn(
+                    f"--resume: {self.run_dir} has no checkpoint yet; starting from step 0",
+                    MattingWarning,
+                    stacklevel=4,
+                )
+            return
+        state, path = loaded
+        for name, module in self.raw.items():
+            try:
+                module.load_state_dict(state["networks"][name])
+                self.optimizers[name].load_state_dict(state["optimizers"][name])
+            except (KeyError, RuntimeError, ValueError) as exc:
+                raise CheckpointError(
+                    f"{path} does not fit this run's {name} (was model.options changed?): "
+                    + str(exc).strip().splitlines()[0]
+                ) from exc
+            scheduler = self.schedulers[name]
+            # the config, not the checkpoint, decides the schedule (run.steps may have grown)
+            factors = [dict(vars(f)) for f in scheduler.lr_lambdas]
+            scheduler.load_state_dict(state["schedulers"][name])
+            for factor, settings in zip(scheduler.lr_lambdas, factors, strict=True):
+                vars(factor).update(settings)
+            if state["scalers"].get(name):
+                self.scalers[name].load_state_dict(state["scalers"][name])
+        self.step = int(state["step"])
+        self.epoch = int(state["position"]["epoch"])
+        self.batch_in_epoch = int(state["position"]["batches"])
+        self.best_sad = state["best"]["sad"]
+        self.best_step = state["best"]["step"]
+        self.last_checkpoint_step = self.step
+        self.resumed_from = self.step
+        rng = state["rng"]
+        if len(rng) != self.ctx.world_size and self.ctx.is_main:
+            warnings.warn(
+                f"the checkpoint was written by {len(rng)} processes and this run has "
+                f"{self.ctx.world_size}: random streams differ from the original run",
+                MattingWarning,
+                stacklevel=4,
+            )
+        restore_rng_state(rng[self.ctx.rank % len(rng)])
+
+    # ---------------------------------------------------------------------------------------
+    # the loop
+    # ---------------------------------------------------------------------------------------
+
+    def fit(self) -> TrainResult:
+        cfg, ctx = self.cfg, self.ctx
+        if self.resume:
+            self._load()
+        self._write_config()
+        if ctx.is_main:
+            self.logger = RunLogger(
+                self.run_dir, tensorboard=cfg.run.tensorboard, resume_step=self.resumed_from
+            )
+        from tqdm import tqdm
+
+        self.pbar = tqdm(
+            total=cfg.run.steps,
+            initial=self.step,
+            desc="train",
+            unit="step",
+            disable=not self.progress,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
+        batches = self._micro_batches()
+        self._log_clock = (time.perf_counter(), self.step)
+        while self.step < cfg.run.steps:
+            self._train_step(batches)
+            self.step += 1
+            self.pbar.update(1)
+            last = self.step == cfg.run.steps
+            if self.step % cfg.run.log_every == 0 or last:
+                self._log_train()
+            if cfg.run.val_every and self.step % cfg.run.val_every == 0 and not last:
+                self._validate()
+            if cfg.run.checkpoint_every and self.step % cfg.run.checkpoint_every == 0 and not last:
+                self._checkpoint()
+        if self.last_val_step != self.step:
+            self._validate()
+        if self.last_checkpoint_step != self.step:  # the same on every rank: a collective
+            self._checkpoint()
+        weights = self._save_final_weights()
+        return TrainResult(
+            run_dir=self.run_dir,
+            step=self.step,
+            loss=self.last_loss,
+            best_sad=self.best_sad,
+            best_step=self.best_step,
+            checkpoint=self.last_checkpoint or _latest_path(self.run_dir),
+            weights=weights,
+            resumed_from=self.resumed_from,
+            validation=self.last_validation,
+        )
+
+    def _micro_batches(self) -> Iterator[Batch]:
+        """Micro-batches on the device, forever, keeping (epoch, batch_in_epoch) current."""
+        device = self.ctx.device
+        set_dataset_epoch = getattr(self.train_set, "set_epoch", None)
+        while True:
+            self.sampler.set_epoch(self.epoch)
+            self.sampler.set_start(self.batch_in_epoch * self.per_rank_batch)
+            if set_dataset_epoch is not None:
+                set_dataset_epoch(self.epoch)
+            # worker seeds depend on the epoch only, not on where a resumed run starts
+            self.loader_generator.manual_seed(self.cfg.run.seed * 1_000_003 + self.epoch)
+            for item in self.loader:
+                self.batch_in_epoch += 1
+                yield {
+                    k: v.to(device, non_blocking=True)
+                    for k, v in item.items()
+                    if isinstance(v, Tensor)
+                }
+            self.epoch += 1
+            self.batch_in_epoch = 0
+
+    def _train_step(self, batches: Iterator[Batch]) -> None:
+        """One optimiser step of the generator (and ``d_steps`` of the discriminator)."""
+        recipe, nets = self.recipe, self.nets
+        adversarial = recipe.adversarial
+        generator = nets["generator"]
+        g_nets: Mapping[str, nn.Module] = nets
+        if adversarial:
+            # G's update sees the plain discriminator, frozen: no DDP hooks, no D gradients
+            g_nets = {"generator": generator, "discriminator": self.raw["discriminator"]}
+            self.raw["discriminator"].requires_grad_(False)
+        self.optimizers["generator"].zero_grad(set_to_none=True)
+        kept: list[tuple[Batch, dict[str, Tensor]]] = []
+        for i in range(self.accumulate):
+            batch = next(batches)
+            sync = self._sync_context(generator, i)
+            with sync:
+                with self._autocast():
+                    outputs = recipe.forward(generator, batch)
+                # losses in float32: SSIM's convolution or a sqrt(Δ² + ε²) in bf16 is too coarse
+                terms = recipe.generator_loss(g_nets, batch, outputs)
+                loss = terms.total()
+                self.scalers["generator"].scale(loss / self.accumulate).backward()
+            self._accumulate("loss", terms, loss)
+            if adversarial:
+                kept.append((batch, {k: v.detach() for k, v in outputs.items()}))
+        self._optimizer_step("generator")
+        if adversarial:
+            self.raw["discriminator"].requires_grad_(True)
+            self._discriminator_steps(kept)
+        for scheduler in self.schedulers.values():
+            scheduler.step()
+        self._acc_steps += 1
+
+    def _discriminator_steps(self, kept: list[tuple[Batch, dict[str, Tensor]]]) -> None:
+        d_steps = self.cfg.adversarial.d_steps if self.cfg.adversarial is not None else 1
+        discriminator = self.nets["discriminator"]
+        for _ in range(d_steps):
+            self.optimizers["discriminator"].zero_grad(set_to_none=True)
+            for i, (batch, outputs) in enumerate(kept):
+                with self._sync_context(discriminator, i):
+                    terms = self.recipe.discriminator_loss(self.nets, batch, outputs)
+                    loss = terms.total()
+                    self.scalers["discriminator"].scale(loss / self.accumulate).backward()
+                self._accumulate("d_loss", terms, loss, scale=1.0 / d_steps)
+            self._optimizer_step("discriminator")
+
+    def _sync_context(self, module: nn.Module, micro_index: int) -> AbstractContextManager[Any]:
+        # DDP all-reduces gradients only on the last micro-batch of an accumulation
+        if (
+            isinstance(module, nn.parallel.DistributedDataParallel)
+            and micro_index < self.accumulate - 1
+        ):
+            return module.no_sync()
+        return nullcontext()
+
+    def _optimizer_step(self, name: str) -> None:
+        scaler, optimizer = self.scalers[name], self.optimizers[name]
+        clip = self.optim_cfgs[name].grad_clip
+        if clip > 0:
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(self.raw[name].parameters(), clip)
+        scaler.step(optimizer)
+        scaler.update()
+
+    def _accumulate(self, prefix: str, terms: LossTerms, total: Tensor, scale: float = 1.0) -> None:
+        # detached device tensors: no host sync until the next log line
+        scale = scale / self.accumulate
+        values = {prefix: total, **{f"{prefix}/{k}": v for k, v in terms.values.items()}}
+        for key, value in values.items():
+            contribution = value.detach().float() * scale
+            previous = self._acc.get(key)
+            self._acc[key] = contribution if previous is None else previous + contribution
+
+    # ---------------------------------------------------------------------------------------
+    # logging, validation, checkpoints
+    # ---------------------------------------------------------------------------------------
+
+    def _log_train(self) -> None:
+        names = sorted(self._acc)
+        stacked = torch.stack([self._acc[n] for n in names]) / max(1, self._acc_steps)
+        values = dist_utils.all_reduce_mean(stacked, self.ctx).tolist()
+        self._acc, self._acc_steps = {}, 0
+        metrics = dict(zip(names, values, strict=True))
+        now = time.perf_counter()
+        started, start_step = self._log_clock
+        rate = (self.step - start_step) / max(now - started, 1e-9)
+        self._log_clock = (now, self.step)
+        metrics["lr"] = self.optimizers["generator"].param_groups[0]["lr"]
+        if "discriminator" in self.optimizers:
+            metrics["lr/discriminator"] = self.optimizers["discriminator"].param_groups[0]["lr"]
+        metrics["epoch"] = self.epoch
+        metrics["steps_per_s"] = rate
+        metrics["samples_per_s"] = rate * self.cfg.data.batch_size
+        self.last_loss = metrics["loss"]
+        if not math.isfinite(metrics["loss"]):
+            raise FloatingPointError(
+                f"step {self.step}: the loss is {metrics['loss']}; lower optim.lr, set "
+                "optim.grad_clip, or check the data"
+            )
+        if self.logger is not None:
+            self.logger.log(self.step, "train", metrics)
+        self.pbar.set_postfix(
+            loss=f"{metrics['loss']:.4g}", lr=f"{metrics['lr']:.3g}", refresh=False
+        )
+
+    def _validate(self) -> None:
+        self.last_val_step = self.step
+        if self.ctx.is_main and self.val_loader is not None:
+            metrics = validate(
+                self.raw["generator"],
+                self.recipe,
+                self.info,
+                self.val_loader,
+                self.ctx.device,
+                autocast=self._autocast(),
+            )
+            self.last_validation = metrics
+            if self.logger is not None:
+                self.logger.log(self.step, "val", metrics)
+            sad = metrics["sad"]
+            if math.isfinite(sad) and (self.best_sad is None or sad < self.best_sad):
+                self.best_sad, self.best_step = sad, self.step
+                self._save_weights("best", {"step": self.step, "validation": metrics})
+        dist_utils.barrier(self.ctx)
+        self._log_clock = (time.perf_counter(), self.step)
+
+    def _checkpoint(self) -> None:
+        rng = dist_utils.all_gather_objects(capture_rng_state(), self.ctx)
+        if self.ctx.is_main:
+            state = {
+                "format": STATE_FORMAT,
+                "step": self.step,
+                "position": {"epoch": self.epoch, "batches": self.batch_in_epoch},
+                "networks": {n: m.state_dict() for n, m in self.raw.items()},
+                "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
+                "schedulers": {n: s.state_dict() for n, s in self.schedulers.items()},
+                "scalers": {n: s.state_dict() for n, s in self.scalers.items()},
+                "rng": rng,
+                "world_size": self.ctx.world_size,
+                "best": {"sad": self.best_sad, "step": self.best_step},
+                "config": config_to_dict(self.cfg),
+                "versions": {"torch": str(torch.__version__)},
+            }
+            self.last_checkpoint = save_state(
+                self.run_dir, self.step, state, keep_last=self.cfg.run.keep_last
+            )
+            if self.logger is not None:
+                self.logger.flush()
+        self.last_checkpoint_step = self.step
+        dist_utils.barrier(self.ctx)
+        self._log_clock = (time.perf_counter(), self.step)
+
+    def _save_weights(self, stem: str, extra: dict[str, Any]) -> Path:
+        from matting_core.checkpoints import save_weights
+        from matting_core.models import get_model_config
+
+        config = get_model_config(self.cfg.model.name, **self.cfg.model.options)
+        return save_weights(
+            self.raw["generator"],
+            self.run_dir / CHECKPOINT_DIR / f"{stem}.safetensors",
+            model_name=self.cfg.model.name,
+            config=config,
+            extra=extra,
+        )
+
+    def _save_final_weights(self) -> Path | None:
+        path = None
+        if self.ctx.is_main:
+            path = self._save_weights(
+                "final", {"step": self.step, "validation": self.last_validation}
+            )
+        dist_utils.barrier(self.ctx)
+        return path if path is not None else self.run_dir / CHECKPOINT_DIR / "final.safetensors"
+
+    def close(self) -> None:
+        if self.pbar is not None:
+            self.pbar.close()
+        if self.logger is not None:
+            self.logger.close()
+        ctx = getattr(self, "ctx", None)
+        if ctx is not None:
+            dist_utils.shutdown(ctx)
+
+
+def _latest_path(run_dir: Path) -> Path | None:
+    found = list_checkpoints(run_dir)
+    return found[0][1] if found else None
+
+
+def _warn_if_config_changed(path: Path, cfg: TrainConfig) -> None:
+    """Warn, naming the keys, when a resumed run's config differs from the one it started with."""
+    from matting_core.training.config import load_config
+
+    try:
+        previous = config_to_dict(load_config(path))
+    except (OSError, ConfigError):
+        return
+    changed = sorted(_flat_diff(previous, config_to_dict(cfg)))
+    if changed:
+        warnings.warn(
+            f"resuming with a changed config ({', '.join(changed)}); the new values apply "
+            f"from here and are saved in {path.name}",
+            MattingWarning,
+            stacklevel=5,
+        )
+
+
+def _flat_diff(a: Mapping[str, Any], b: Mapping[str, Any], prefix: str = "") -> set[str]:
+    keys = set(a) | set(b)
+    changed = set()
+    for key in keys:
+        x, y = a.get(key), b.get(key)
+        if isinstance(x, Mapping) and isinstance(y, Mapping):
+            changed |= _flat_diff(x, y, f"{prefix}{key}.")
+        elif x != y:
+            changed.add(prefix + key)
+    return changed

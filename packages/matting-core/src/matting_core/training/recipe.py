@@ -1,0 +1,362 @@
+"""Training recipes: what a model contributes to training (DESIGN §7).
+
+The engine (:mod:`matting_core.training.engine`) owns the loop: data, steps, schedules, AMP,
+gradient accumulation, checkpoints, logging, DDP and resume.  A recipe says only what is
+specific to a model:
+
+- which networks exist: ``{"generator": …}`` and, for GANs, ``"discriminator"``;
+- the train/val transforms and datasets;
+- how one batch becomes the generator's outputs and a dict of named, weighted loss terms
+  (and, for GANs, the discriminator's terms).
+
+:class:`SupervisedRecipe` works for any registered model whose
+``forward(image, trimap_onehot) -> {"alpha": (B, 1, H, W)}``, with the loss terms of
+``[loss]``.  :class:`AdversarialRecipe` adds a discriminator (AlphaGAN, HAttMatting); the
+engine alternates the generator and discriminator updates.  A plugin whose model needs more
+(extra outputs supervised, a different discriminator input) subclasses one of them and names
+it in its ``ModelInfo.training_recipe``; :func:`recipe_for` picks it up.
+
+Batches are dicts of tensors on the training device: ``image`` (B, 3, H, W) RGB in [0, 1]
+(the recipe normalises it with the model's mean/std), ``alpha`` (B, 1, H, W), ``trimap``
+(B, 1, H, W) {0, 0.5, 1}, ``trimap_onehot`` (B, 3, H, W) [bg, unknown, fg], and ``fg`` /
+``bg`` (B, 3, H, W) where the dataset has them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from matting_core.errors import ConfigError, PluginError
+from matting_core.losses import MattingLoss
+
+if TYPE_CHECKING:
+    from torch.utils.data import Dataset
+
+    from matting_core.registry import ModelInfo
+    from matting_core.training.config import TrainConfig
+
+__all__ = [
+    "AdversarialRecipe",
+    "Batch",
+    "LossTerms",
+    "Outputs",
+    "SupervisedRecipe",
+    "TrainingRecipe",
+    "Transform",
+    "recipe_for",
+]
+
+#: A batch: name → tensor on the training device (see the module docstring).
+Batch = dict[str, Tensor]
+#: The generator's result: at least ``"alpha"`` (B, 1, H, W) in [0, 1].
+Outputs = dict[str, Tensor]
+#: A sample transform: ``transform(sample, rng) -> sample`` on numpy arrays.
+Transform = Callable[[dict[str, np.ndarray], np.random.Generator], dict[str, np.ndarray]]
+
+
+@dataclass
+class LossTerms:
+    """Named loss terms with their weights; the objective is ``Σ weight · value``.
+
+    :param values: name → scalar tensor (with grad).
+    :param weights: name → weight; a term without a weight counts with 1.
+    """
+
+    values: dict[str, Tensor] = field(default_factory=dict)
+    weights: dict[str, float] = field(default_factory=dict)
+
+    def add(self, name: str, value: Tensor, weight: float = 1.0) -> None:
+        """Add one term."""
+        self.values[name] = value
+        self.weights[name] = float(weight)
+
+    def total(self) -> Tensor:
+        """The weighted sum, a scalar tensor."""
+        if not self.values:
+            raise ConfigError("the recipe produced no loss terms (is [loss] terms empty?)")
+        terms = [self.weights.get(name, 1.0) * value for name, value in self.values.items()]
+        return torch.stack([t.float() for t in terms]).sum()
+
+
+class TrainingRecipe:
+    """Base of every recipe.  The engine calls, in this order:
+
+    1. :meth:`setup` once, with the config, the model's info and the device;
+    2. :meth:`build_networks`, then :meth:`build_dataset` for ``"train"`` and ``"val"``;
+    3. per micro-batch: :meth:`forward`, :meth:`generator_loss` (and, when
+       :attr:`adversarial`, :meth:`discriminator_loss`);
+    4. per validation image: :meth:`predict`.
+    """
+
+    #: True when the recipe trains a discriminator too.
+    adversarial: ClassVar[bool] = False
+
+    cfg: TrainConfig
+    info: ModelInfo
+    device: torch.device
+
+    def setup(self, cfg: TrainConfig, info: ModelInfo, device: torch.device) -> None:
+        """Remember the config, the model's info and the device; build loss modules."""
+        self.cfg = cfg
+        self.info = info
+        self.device = device
+        self._mean = torch.tensor(info.mean, device=device).view(1, 3, 1, 1)
+        self._std = torch.tensor(info.std, device=device).view(1, 3, 1, 1)
+
+    # -- networks and data -------------------------------------------------------------------
+
+    def build_networks(self) -> dict[str, nn.Module]:
+        """``{"generator": model}`` (and ``"discriminator"`` for GANs), on the CPU, in
+        training mode.  The default builds ``[model]`` from the registry."""
+        from matting_core.models import create_model
+
+        return {"generator": create_model(self.cfg.model.name, **self.cfg.model.options)}
+
+    def train_transform(self) -> Transform | None:
+        """The per-sample training transform: a ``data.crop_size`` crop centred on an unknown
+        pixel, then a random horizontal flip (matting-data's augmentation; paper plugins
+        return their pipeline from :mod:`matting_data.pipelines`)."""
+        from matting_data.augmentation import Compose, CropCenteredOnUnknown, RandomHorizontalFlip
+
+        return Compose(
+            [CropCenteredOnUnknown(size=self.cfg.data.crop_size), RandomHorizontalFlip(0.5)]
+        )
+
+    def val_transform(self) -> Transform | None:
+        """The per-sample validation transform (default: none, whole images)."""
+        return None
+
+    def build_dataset(self, split: str) -> Dataset[Any] | None:
+        """The torch dataset of ``split`` (``"train"`` or ``"val"``), or None without one.
+
+        The registered dataset factory is called with ``(root, **options)``.  If it returns
+        a torch ``Dataset`` it is used as it is (its items must already be tensors); otherwise
+        it is a matting-data layout, wrapped in ``matting_data.torch_dataset.MattingDataset``
+        with this recipe's transform and ``run.seed``.
+        """
+        from torch.utils.data import Dataset
+
+        from matting_core.models import create_dataset
+
+        data = self.cfg.data
+        if split == "train":
+            name, root, options, transform = (
+                data.train,
+                data.train_root,
+                data.train_options,
+                self.train_transform(),
+            )
+        elif split == "val":
+            if data.val is None:
+                return None
+            name, root, options, transform = (
+                data.val,
+                data.val_root,
+                data.val_options,
+                self.val_transform(),
+            )
+        else:
+            raise ValueError(f"unknown split {split!r}")
+        try:
+            obj = create_dataset(name, root, **options)
+        except ConfigError as exc:
+            raise ConfigError(f"data.{split}_options: {exc}") from exc
+        if isinstance(obj, Dataset):
+            return obj
+        from matting_data.torch_dataset import MattingDataset
+
+        return MattingDataset(obj, transform, seed=self.cfg.run.seed)
+
+    # -- one batch ---------------------------------------------------------------------------
+
+    def normalise(self, image: Tensor) -> Tensor:
+        """``(image − mean) / std`` with the model's ``ModelInfo`` statistics.
+
+        :param image: (B, 3, H, W) RGB in [0, 1].
+        """
+        return (image - self._mean.to(image.dtype)) / self._std.to(image.dtype)
+
+    def forward(self, generator: nn.Module, batch: Batch) -> Outputs:
+        """The generator's outputs for ``batch``: ``generator(normalised image, trimap)``,
+        with the one-hot trimap only for models that need one."""
+        trimap = batch["trimap_onehot"] if self.info.needs_trimap else None
+        outputs = generator(self.normalise(batch["image"]), trimap)
+        if not isinstance(outputs, Mapping) or "alpha" not in outputs:
+            raise PluginError(
+                f"model {self.cfg.model.name!r} returned {type(outputs).__name__}; "
+                "the model contract is a dict with 'alpha' (B, 1, H, W)"
+            )
+        return dict(outputs)
+
+    def generator_loss(
+        self, nets: Mapping[str, nn.Module], batch: Batch, outputs: Outputs
+    ) -> LossTerms:
+        """The generator's weighted loss terms for one micro-batch."""
+        raise NotImplementedError
+
+    def discriminator_loss(
+        self, nets: Mapping[str, nn.Module], batch: Batch, outputs: Outputs
+    ) -> LossTerms:
+        """The discriminator's loss terms (adversarial recipes only); ``outputs`` are
+        detached from the generator."""
+        raise NotImplementedError(f"{type(self).__name__} trains no discriminator")
+
+    def predict(self, generator: nn.Module, batch: Batch) -> Tensor:
+        """Alpha (B, 1, H, W) for validation; the input is already padded."""
+        return self.forward(generator, batch)["alpha"]
+
+
+class SupervisedRecipe(TrainingRecipe):
+    """The default recipe: one generator trained with the ``[loss]`` terms.
+
+    Each term is a registered loss (``create_loss(name, **loss.options[name])``).  A
+    :class:`matting_core.losses.MattingLoss` is called as ``loss(outputs, batch)`` and reads
+    what it needs; any other loss module as ``loss(outputs["alpha"], batch["alpha"])``.  Loss
+    terms are computed in float32, outside autocast.
+    """
+
+    def setup(self, cfg: TrainConfig, info: ModelInfo, device: torch.device) -> None:
+        super().setup(cfg, info, device)
+        from matting_core.models import create_loss
+
+        if not cfg.loss.terms:
+            raise ConfigError(
+                "loss.terms: no loss terms; the supervised recipe needs at least one, "
+                "e.g. terms = { l1_unknown = 1.0 }"
+            )
+        losses = {}
+        for name in cfg.loss.terms:
+            try:
+                loss = create_loss(name, **cfg.loss.options.get(name, {}))
+            except LookupError as exc:
+                raise ConfigError(f"loss.terms.{name}: {exc}") from exc
+            except ConfigError as exc:
+                raise ConfigError(f"loss.options.{name}: {exc}") from exc
+            if not callable(loss):
+                raise PluginError(
+                    f"loss {name!r} built a {type(loss).__name__}, which is not callable"
+                )
+            losses[name] = loss.to(device) if isinstance(loss, nn.Module) else loss
+        self.losses = losses
+
+    def generator_loss(
+        self, nets: Mapping[str, nn.Module], batch: Batch, outputs: Outputs
+    ) -> LossTerms:
+        terms = LossTerms()
+        # losses compare in float32 even when the forward ran under autocast
+        outputs32 = {k: v.float() if v.is_floating_point() else v for k, v in outputs.items()}
+        for name, weight in self.cfg.loss.terms.items():
+            loss = self.losses[name]
+            if isinstance(loss, MattingLoss):
+                value = loss(outputs32, batch)
+            else:  # a plain (prediction, target) loss, e.g. torch.nn.L1Loss
+                value = loss(outputs32["alpha"], batch["alpha"])
+            terms.add(name, value, weight)
+        return terms
+
+
+class AdversarialRecipe(SupervisedRecipe):
+    """A supervised generator plus a discriminator trained against it.
+
+    The generator's objective is the ``[loss]`` terms plus ``adversarial.weight`` × the
+    generator side of ``adversarial.gan_loss``; the discriminator minimises the other side.
+    By default the discriminator judges ``(image, alpha)`` pairs, HAttMatting's ``D(I, A)``;
+    AlphaGAN's plugin overrides :meth:`discriminator_input` to feed a composite over a new
+    background plus the trimap.
+
+    The engine updates the generator first (the discriminator frozen), then the
+    discriminator ``d_steps`` times on the generator's detached outputs.  The engine runs
+    only :meth:`forward` under autocast; a recipe that wants its discriminator in mixed
+    precision wraps those calls in ``torch.autocast`` itself.
+    """
+
+    adversarial = True
+
+    def setup(self, cfg: TrainConfig, info: ModelInfo, device: torch.device) -> None:
+        from matting_core.losses import GAN_LOSSES
+        from matting_core.training.config import AdversarialConfig
+
+        super().setup(cfg, info, device)
+        self.adv = cfg.adversarial if cfg.adversarial is not None else AdversarialConfig()
+        self.gan_generator_loss, self.gan_discriminator_loss = GAN_LOSSES[self.adv.gan_loss]
+
+    def build_networks(self) -> dict[str, nn.Module]:
+        nets = super().build_networks()
+        nets["discriminator"] = self.build_discriminator()
+        return nets
+
+    def build_discriminator(self) -> nn.Module:
+        """The discriminator of ``[adversarial]`` (core knows ``patchgan``)."""
+        from matting_core.training.discriminators import PatchGANDiscriminator
+
+        if self.adv.discriminator != "patchgan":
+            raise ConfigError(
+                f"adversarial.discriminator: unknown discriminator {self.adv.discriminator!r}; "
+                "the default recipe knows 'patchgan'"
+            )
+        options = {"in_channels": 4, **self.adv.options}
+        try:
+            return PatchGANDiscriminator(**options)
+        except TypeError as exc:
+            raise ConfigError(f"adversarial.options: {exc}") from None
+
+    def discriminator_input(self, batch: Batch, alpha: Tensor) -> Tensor:
+        """What the discriminator judges for a given alpha: (B, 4, H, W) = image ‖ alpha."""
+        return torch.cat([batch["image"], alpha.to(batch["image"].dtype)], dim=1)
+
+    def generator_loss(
+        self, nets: Mapping[str, nn.Module], batch: Batch, outputs: Outputs
+    ) -> LossTerms:
+        terms = super().generator_loss(nets, batch, outputs)
+        fake = nets["discriminator"](self.discriminator_input(batch, outputs["alpha"]))
+        terms.add("adversarial", self.gan_generator_loss(fake.float()), self.adv.weight)
+        return terms
+
+    def discriminator_loss(
+        self, nets: Mapping[str, nn.Module], batch: Batch, outputs: Outputs
+    ) -> LossTerms:
+        real_in = self.discriminator_input(batch, batch["alpha"])
+        fake_in = self.discriminator_input(batch, outputs["alpha"].detach())
+        # one forward for both halves: DistributedDataParallel allows one forward per backward
+        logits = nets["discriminator"](torch.cat([real_in, fake_in])).float()
+        real, fake = logits.chunk(2)
+        terms = LossTerms()
+        terms.add("discriminator", self.gan_discriminator_loss(real, fake))
+        return terms
+
+
+def recipe_for(cfg: TrainConfig) -> TrainingRecipe:
+    """The recipe of ``cfg.model.name``: its ``ModelInfo.training_recipe`` if it has one,
+    else :class:`AdversarialRecipe` when the config has ``[adversarial]``, else
+    :class:`SupervisedRecipe`.
+
+    :raises ConfigError: unknown model (``model.name: …``) or ``[adversarial]`` given for a
+        recipe that trains no discriminator.
+    :raises PluginError: ``training_recipe`` does not build a :class:`TrainingRecipe`.
+    """
+    from matting_core.models import get_model_info
+
+    try:
+        info = get_model_info(cfg.model.name)
+    except LookupError as exc:
+        raise ConfigError(f"model.name: {exc}") from exc
+    factory = getattr(info, "training_recipe", None)
+    if factory is None:
+        return AdversarialRecipe() if cfg.adversarial is not None else SupervisedRecipe()
+    recipe = factory()
+    if not isinstance(recipe, TrainingRecipe):
+        raise PluginError(
+            f"ModelInfo.training_recipe of model {cfg.model.name!r} built "
+            f"{type(recipe).__name__}, not a matting_core.training.TrainingRecipe"
+        )
+    if cfg.adversarial is not None and not recipe.adversarial:
+        raise ConfigError(
+            f"adversarial: model {cfg.model.name!r} trains no discriminator; remove [adversarial]"
+        )
+    return recipe

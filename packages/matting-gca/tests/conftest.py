@@ -22,12 +22,26 @@ def _find_fixtures() -> Path | None:
     data = os.environ.get(SHARED_DATA_ENV)
     if data and (Path(data).parent / _RELATIVE).is_dir():
         return Path(data).parent / _RELATIVE
+    return _beside_checkout(_RELATIVE)
+
+
+def _beside_checkout(relative: Path) -> Path | None:
     for ancestor in Path(__file__).resolve().parents:
-        # <ancestor>/../shared/fixtures (checkout beside shared/) or <ancestor>/shared/fixtures.
-        for candidate in (ancestor.parent / "shared" / _RELATIVE, ancestor / "shared" / _RELATIVE):
+        # <ancestor>/../shared/... (checkout beside shared/) or <ancestor>/shared/...
+        for candidate in (ancestor.parent / "shared" / relative, ancestor / "shared" / relative):
             if candidate.is_dir():
                 return candidate
     return None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The project's real data (``shared/data``, holding ``alphamatting_training_lowres/``)."""
+    env = os.environ.get(SHARED_DATA_ENV)
+    path = Path(env) if env else _beside_checkout(Path("data"))
+    if path is None or not (path / "alphamatting_training_lowres").is_dir():
+        pytest.fail(f"real test data not found: set {SHARED_DATA_ENV} to shared/data")
+    return path
 
 
 @pytest.fixture(scope="session")

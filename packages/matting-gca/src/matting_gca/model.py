@@ -215,6 +215,13 @@ def remap_official_keys(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
 # Infos (registered by plugin.py)
 # --------------------------------------------------------------------------------------------
 
+
+def _gca_recipe():
+    from matting_gca.training import GCARecipe
+
+    return GCARecipe()
+
+
 GCA_INFO = ModelInfo(
     paper=PAPER,
     needs_trimap=True,
@@ -229,6 +236,7 @@ GCA_INFO = ModelInfo(
     # side before rounding up to 32; its Composition-1k tester pads bottom/right only.
     pad_margin=32,
     default_weights=None,
+    training_recipe=_gca_recipe,
     remap_official=remap_official_keys,
     description="GCA Matting (ResNet-34 U-Net + 2 guided contextual attention blocks); "
     "loads the official gca-dist.pth",
@@ -248,6 +256,7 @@ GCA_SMALL_INFO = ModelInfo(
     # side before rounding up to 32; its Composition-1k tester pads bottom/right only.
     pad_margin=32,
     default_weights=None,
+    training_recipe=_gca_recipe,
     remap_official=None,
     description="GCA Matting with half the channels (width 0.5); no official weights",
 )

@@ -22,8 +22,9 @@ import os
 from pathlib import Path
 
 import numpy as np
-from matting_data import estimate_foreground, read_alpha, read_image, write_alpha, write_image
 from tqdm import tqdm
+
+from matting_data import estimate_foreground, read_alpha, read_image, write_alpha, write_image
 
 TRAIN_CASES = [f"GT{i:02d}" for i in range(1, 17)]
 SKIMAGE_PHOTOS = (
@@ -67,8 +68,10 @@ def main() -> None:
     for name in SKIMAGE_PHOTOS:
         photo = read_image(skimage_data / name)  # grayscale photos become RGB
         write_image(args.out / "bg" / f"skimage-{Path(name).stem}.png", np.ascontiguousarray(photo))
-    print(f"training set written to {args.out}: {len(TRAIN_CASES)} foregrounds, "
-          f"{len(list((args.out / 'bg').iterdir()))} backgrounds")
+    print(
+        f"training set written to {args.out}: {len(TRAIN_CASES)} foregrounds, "
+        f"{len(list((args.out / 'bg').iterdir()))} backgrounds"
+    )
 
 
 if __name__ == "__main__":

@@ -51,3 +51,9 @@ def test_samples_identical_to_shared_data_and_provenance(lowres: Path) -> None:
 def test_unknown_sample() -> None:
     with pytest.raises(md.MissingFileError, match="available: GT17, GT18, GT19, GT20"):
         md.sample_paths("GT99")
+
+
+def test_bundled_background_is_a_real_photo():
+    photo = md.read_image(md.sample_background())
+    assert photo.shape == (872, 1000, 3)
+    assert photo.std() > 0.05  # a photograph, not a flat fill

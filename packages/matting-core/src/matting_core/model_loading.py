@@ -35,7 +35,9 @@ def load_model(
 
     Weights come from ``checkpoint`` when given (safetensors, or .pth/.pt loaded with
     ``weights_only=True``; official release layouts are remapped by the model's
-    ``remap_official``), else from the plugin's bundled default weights. A checkpoint
+    ``remap_official``), else from the plugin's bundled default weights. Bundled weights
+    trained as another registered variant (e.g. ``gca`` ships a ``gca-small``) build that
+    variant; :attr:`LoadedModel.name` says which. A checkpoint
     written by :func:`matting_core.save_weights` carries its config in a sidecar; it is
     used as the base config so that, e.g., a ``gca-small`` checkpoint gets its width back.
 
@@ -58,10 +60,15 @@ def load_model(
     if weights is not None and weights.suffix == ".safetensors":
         sidecar = read_sidecar(weights)
         if sidecar is not None:
-            if sidecar.get("model_name") not in (None, name):
+            trained_as = sidecar.get("model_name")
+            if bundled and trained_as not in (None, name):
+                # A plugin may ship one set of weights for several names (the bundled GCA
+                # model is a gca-small); build the architecture the weights were trained as.
+                name, info = trained_as, get_model_info(trained_as)
+            elif trained_as not in (None, name):
                 raise CheckpointError(
-                    f"checkpoint {weights} holds weights of model {sidecar['model_name']!r}, "
-                    f"not {name!r}; use --model {sidecar['model_name']}"
+                    f"checkpoint {weights} holds weights of model {trained_as!r}, "
+                    f"not {name!r}; use --model {trained_as}"
                 )
             config = sidecar.get("config")
     model = create_model(name, config=config, **config_overrides)

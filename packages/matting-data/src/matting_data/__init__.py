@@ -25,7 +25,13 @@ from matting_data.augmentation import (
     RandomRotation,
     Resize,
 )
-from matting_data.bundled import SAMPLE_ROLES, list_samples, sample_paths, samples_dir
+from matting_data.bundled import (
+    SAMPLE_ROLES,
+    list_samples,
+    sample_background,
+    sample_paths,
+    samples_dir,
+)
 from matting_data.compositing import composite, composite_over, resize_background_to_cover
 from matting_data.composition1k import CompositionReport, build_composition_test_set
 from matting_data.datasets import (
@@ -144,6 +150,7 @@ __all__ = [
     "read_trimap",
     "resize_background_to_cover",
     "resolve_max_pixels",
+    "sample_background",
     "sample_paths",
     "samples_dir",
     "trimap_from_alpha",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from matting_data.errors import MissingFileError
 
-__all__ = ["SAMPLE_ROLES", "list_samples", "sample_paths", "samples_dir"]
+__all__ = ["SAMPLE_ROLES", "list_samples", "sample_background", "sample_paths", "samples_dir"]
 
 #: Sub-folders of the samples directory: image (RGB), alpha (ground truth), trimap (official
 #: Trimap1, small unknown band) and trimap2 (official Trimap2, larger unknown band).
@@ -29,6 +29,15 @@ def samples_dir() -> Path:
     path = Path(str(resources.files("matting_data").joinpath("samples")))
     if not (path / "image").is_dir():
         raise MissingFileError(f"bundled samples directory {path} is missing.")
+    return path
+
+
+def sample_background() -> Path:
+    """A bundled real photograph to composite over (the Hubble eXtreme Deep Field, NASA,
+    public domain; see ``samples/PROVENANCE.md``)."""
+    path = samples_dir() / "backgrounds" / "hubble_deep_field.jpg"
+    if not path.is_file():
+        raise MissingFileError(f"bundled background {path} is missing.")
     return path
 
 

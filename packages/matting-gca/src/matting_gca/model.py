@@ -216,6 +216,11 @@ def remap_official_keys(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
 # --------------------------------------------------------------------------------------------
 
 
+#: Weights trained here on real photos (a gca-small; see weights/MODEL_CARD.md), used by
+#: `matting predict --model gca` / `--model gca-small` when no --checkpoint is given.
+BUNDLED_WEIGHTS = "matting_gca:weights/gca-small-alphamatting.safetensors"
+
+
 def _gca_recipe():
     from matting_gca.training import GCARecipe
 
@@ -235,7 +240,7 @@ GCA_INFO = ModelInfo(
     # The release's demo.py (its path for real photos) adds a 32 px reflect border on every
     # side before rounding up to 32; its Composition-1k tester pads bottom/right only.
     pad_margin=32,
-    default_weights=None,
+    default_weights=BUNDLED_WEIGHTS,
     training_recipe=_gca_recipe,
     remap_official=remap_official_keys,
     description="GCA Matting (ResNet-34 U-Net + 2 guided contextual attention blocks); "
@@ -255,7 +260,7 @@ GCA_SMALL_INFO = ModelInfo(
     # The release's demo.py (its path for real photos) adds a 32 px reflect border on every
     # side before rounding up to 32; its Composition-1k tester pads bottom/right only.
     pad_margin=32,
-    default_weights=None,
+    default_weights=BUNDLED_WEIGHTS,
     training_recipe=_gca_recipe,
     remap_official=None,
     description="GCA Matting with half the channels (width 0.5); no official weights",

@@ -121,10 +121,13 @@ def run(args: argparse.Namespace) -> int:
     overrides = parse_overrides(info.config_class, args.overrides)
     loaded = load_model(args.model, args.checkpoint, **overrides)
     if loaded.bundled:
+        variant = f" (a {loaded.name!r} model)" if loaded.name != args.model else ""
         print(
-            f"matting predict: using the bundled weights of {args.model!r} ({loaded.weights})",
+            f"matting predict: no --checkpoint given, using the bundled weights of "
+            f"{args.model!r}{variant}: {loaded.weights}",
             file=sys.stderr,
         )
+    info = loaded.info
     if args.device:
         loaded.model.to(args.device)
     for image, trimap, _ in jobs:

@@ -22,7 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from matting_data import list_samples, samples_dir
+    from matting_data import list_samples, sample_background, samples_dir
 
     root = samples_dir()
     if args.path:
@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
         "trimap2/ (large unknown band)"
     )
     print(f"samples: {', '.join(list_samples())}")
+    print(f"a new background to composite over: {sample_background()}")
     print(f"provenance: {root / 'PROVENANCE.md'}")
     print(f"try: matting evaluate --baseline --gt {root / 'alpha'} --trimap {root / 'trimap'}")
     return 0

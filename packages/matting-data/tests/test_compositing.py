@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,20 +15,9 @@ from matting_data.errors import DataError, SizeMismatchError, UnsupportedImageEr
 from matting_data.image_io import read_alpha, read_image
 
 
-def _shared_data() -> Path:
-    env = os.environ.get("MATTING_SHARED_DATA")
-    if env:
-        return Path(env)
-    for ancestor in Path(__file__).resolve().parents:
-        candidate = ancestor.parent / "shared" / "data"
-        if candidate.is_dir():
-            return candidate
-    pytest.fail("shared test data not found: set MATTING_SHARED_DATA to the shared/data folder")
-
-
 @pytest.fixture(scope="module")
-def mmagic() -> Path:
-    folder = _shared_data() / "mmagic_matting_sample"
+def mmagic(shared_data: Path) -> Path:
+    folder = shared_data / "mmagic_matting_sample"
     if not folder.is_dir():
         pytest.fail(f"real test data missing: {folder}")
     return folder

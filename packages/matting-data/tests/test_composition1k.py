@@ -4,7 +4,6 @@ mmagic composite."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
@@ -23,17 +22,6 @@ from matting_data.trimap_generation import trimap_from_alpha_fixed
 
 FG_SIZES = {"bird": (24, 32), "cup": (30, 20), "net": (16, 16)}  # (H, W)
 BG_SIZES = [(10, 12), (12, 9), (8, 8), (11, 14), (9, 10), (7, 13)]
-
-
-def _shared_data() -> Path:
-    env = os.environ.get("MATTING_SHARED_DATA")
-    if env:
-        return Path(env)
-    for ancestor in Path(__file__).resolve().parents:
-        candidate = ancestor.parent / "shared" / "data"
-        if candidate.is_dir():
-            return candidate
-    pytest.fail("shared test data not found: set MATTING_SHARED_DATA to the shared/data folder")
 
 
 def _write(path: Path, array: np.ndarray) -> None:
@@ -248,9 +236,9 @@ def test_composite_name_follows_dim():
     assert composite_name("cat.png", 19) == "cat_19.png"
 
 
-def test_real_mmagic_composite_is_reproduced(tmp_path):
+def test_real_mmagic_composite_is_reproduced(tmp_path, shared_data: Path):
     """The mmagic fixture is GT05 composited over GT26r (same size: no scaling)."""
-    sample = _shared_data() / "mmagic_matting_sample"
+    sample = shared_data / "mmagic_matting_sample"
     if not sample.is_dir():
         pytest.fail(f"real test data missing: {sample}")
     report = build_composition_test_set(

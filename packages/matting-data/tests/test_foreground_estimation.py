@@ -11,7 +11,6 @@ Bounds are in 8-bit levels (/255), measured values in comments (800 px images).
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
@@ -33,20 +32,9 @@ needs_pymatting = pytest.mark.skipif(
 METHODS = [pytest.param("multilevel", marks=needs_pymatting), "blur_fusion"]
 
 
-def _shared_data() -> Path:
-    env = os.environ.get("MATTING_SHARED_DATA")
-    if env:
-        return Path(env)
-    for ancestor in Path(__file__).resolve().parents:
-        candidate = ancestor.parent / "shared" / "data"
-        if candidate.is_dir():
-            return candidate
-    pytest.fail("shared test data not found: set MATTING_SHARED_DATA to the shared/data folder")
-
-
 @pytest.fixture(scope="module")
-def mmagic() -> dict[str, np.ndarray]:
-    folder = _shared_data() / "mmagic_matting_sample"
+def mmagic(shared_data: Path) -> dict[str, np.ndarray]:
+    folder = shared_data / "mmagic_matting_sample"
     if not folder.is_dir():
         pytest.fail(f"real test data missing: {folder}")
     return {
@@ -58,8 +46,8 @@ def mmagic() -> dict[str, np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def photo() -> dict[str, np.ndarray]:
-    folder = _shared_data() / "alphamatting_training_lowres"
+def photo(shared_data: Path) -> dict[str, np.ndarray]:
+    folder = shared_data / "alphamatting_training_lowres"
     if not folder.is_dir():
         pytest.fail(f"real test data missing: {folder}")
     return {

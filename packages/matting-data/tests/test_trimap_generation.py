@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
@@ -21,21 +20,10 @@ from matting_data.trimap_generation import (
 VALUES = {0, 128, 255}
 
 
-def _shared_data() -> Path:
-    env = os.environ.get("MATTING_SHARED_DATA")
-    if env:
-        return Path(env)
-    for ancestor in Path(__file__).resolve().parents:
-        candidate = ancestor.parent / "shared" / "data"
-        if candidate.is_dir():
-            return candidate
-    pytest.fail("shared test data not found: set MATTING_SHARED_DATA to the shared/data folder")
-
-
 @pytest.fixture(scope="module")
-def alpha_gt() -> dict[str, np.ndarray]:
+def alpha_gt(shared_data: Path) -> dict[str, np.ndarray]:
     """Real mattes as uint8 levels (exact: 8-bit PNGs)."""
-    folder = _shared_data() / "alphamatting_training_lowres" / "alpha"
+    folder = shared_data / "alphamatting_training_lowres" / "alpha"
     if not folder.is_dir():
         pytest.fail(f"real test data missing: {folder}")
     return {

@@ -58,6 +58,43 @@ class Padding:
         return x[..., self.top : h - self.bottom, self.left : w - self.right]
 
 
+def check_model_inputs(
+    image: torch.Tensor,
+    trimap: torch.Tensor | None,
+    *,
+    model: str,
+    needs_trimap: bool = True,
+    multiple: int = 1,
+) -> None:
+    """Validate what a network's ``forward(image, trimap)`` receives (the model contract).
+
+    Args:
+        image: (B, 3, H, W) normalised RGB.
+        trimap: (B, 3, H, W) one-hot [bg, unknown, fg], or None for trimap-free models.
+        model: the model's name, for messages.
+        needs_trimap: raise when ``trimap`` is None.
+        multiple: H and W must be multiples of this (the network's total stride).
+
+    Raises:
+        InputError: a missing trimap. ShapeError: any shape that breaks the contract.
+    """
+    if trimap is None and needs_trimap:
+        raise InputError(f"{model} needs a trimap")
+    if image.ndim != 4 or image.shape[1] != 3:
+        raise ShapeError(f"{model}: image must be (B, 3, H, W), got {tuple(image.shape)}")
+    if trimap is not None and trimap.shape != image.shape:
+        raise ShapeError(
+            f"{model}: trimap must be (B, 3, H, W) one-hot like the image {tuple(image.shape)}, "
+            f"got {tuple(trimap.shape)}"
+        )
+    height, width = image.shape[2:]
+    if height % multiple or width % multiple:
+        raise ShapeError(
+            f"{model}: image size {height}x{width} must be a multiple of {multiple}; pad the "
+            "input (matting_core.predict does)"
+        )
+
+
 def _as_float_image(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim != 3 or image.shape[2] != 3:

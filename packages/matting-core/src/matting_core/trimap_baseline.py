@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from matting_core.errors import ConfigError, InputError, ShapeError
+from matting_core.errors import ConfigError
+from matting_core.inference import check_model_inputs
 
 __all__ = ["TrimapBaseline", "TrimapBaselineConfig"]
 
@@ -54,15 +55,7 @@ class TrimapBaseline(nn.Module):
         self.config = config if config is not None else TrimapBaselineConfig()
 
     def forward(self, image: Tensor, trimap: Tensor | None) -> dict[str, Tensor]:
-        if trimap is None:
-            raise InputError("the trimap baseline needs a trimap")
-        if image.ndim != 4 or image.shape[1] != 3:
-            raise ShapeError(f"image must be (B, 3, H, W), got {tuple(image.shape)}")
-        if trimap.shape != image.shape:
-            raise ShapeError(
-                f"trimap must be (B, 3, H, W) like the image {tuple(image.shape)}, "
-                f"got {tuple(trimap.shape)}"
-            )
+        check_model_inputs(image, trimap, model="the trimap baseline")
         unknown, foreground = trimap[:, 1:2], trimap[:, 2:3]
         alpha = foreground + self.config.unknown_value * unknown
         return {"alpha": torch.clamp(alpha, 0.0, 1.0)}

@@ -17,7 +17,8 @@ import torch
 from torch import Tensor, nn
 
 from matting_core import ModelInfo
-from matting_core.errors import ConfigError, InputError, ShapeError
+from matting_core.errors import ConfigError
+from matting_core.inference import check_model_inputs
 from matting_gca.decoder import GCADecoder
 from matting_gca.encoder import GCAEncoder
 from matting_gca.spectral_norm import SpectralNorm
@@ -95,25 +96,6 @@ class GCASmallConfig(GCAConfig):
 # --------------------------------------------------------------------------------------------
 
 
-def _check_inputs(image: Tensor, trimap: Tensor | None) -> None:
-    # TODO(core): one shared input-shape helper belongs in matting_core.
-    if trimap is None:
-        raise InputError("GCA Matting needs a trimap")
-    if image.ndim != 4 or image.shape[1] != 3:
-        raise ShapeError(f"image must be (B, 3, H, W), got {tuple(image.shape)}")
-    if trimap.shape != image.shape:
-        raise ShapeError(
-            f"trimap must be (B, 3, H, W) one-hot like the image {tuple(image.shape)}, "
-            f"got {tuple(trimap.shape)}"
-        )
-    height, width = image.shape[2:]
-    if height % SIZE_MULTIPLE or width % SIZE_MULTIPLE:
-        raise ShapeError(
-            f"image size {height}x{width} must be a multiple of {SIZE_MULTIPLE}; pad the input "
-            "(reflect) first"
-        )
-
-
 class GCAMatting(nn.Module):
     """GCA Matting (the release's ``Generator`` with ``resnet_gca_encoder_29`` and
     ``res_gca_decoder_22``).
@@ -163,7 +145,7 @@ class GCAMatting(nn.Module):
         self.config = dataclasses.replace(self.config, attention_chunk=chunk)
 
     def forward(self, image: Tensor, trimap: Tensor | None) -> dict[str, Tensor]:
-        _check_inputs(image, trimap)
+        check_model_inputs(image, trimap, model="GCA Matting", multiple=SIZE_MULTIPLE)
         embedding, features = self.encoder(torch.cat((image, trimap), dim=1))
         alpha, offset_2, scale_2 = self.decoder(embedding, features)
         return {

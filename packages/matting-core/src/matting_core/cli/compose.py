@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from matting_core.cli._checks import require_dir
 from matting_core.errors import InputError
 
 
@@ -71,13 +72,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _check_dir(path: Path, what: str) -> None:
-    if not path.exists():
-        raise InputError(f"the {what} folder {path} does not exist")
-    if not path.is_dir():
-        raise InputError(f"the {what} path {path} is not a folder")
-
-
 def _check_file(path: Path | None, what: str) -> None:
     if path is not None and not path.is_file():
         raise InputError(f"the {what} file {path} does not exist")
@@ -95,11 +89,11 @@ def run(args: argparse.Namespace) -> int:
     kernel = DEFAULT_TRIMAP_KERNEL_SIZE if args.trimap_kernel is None else args.trimap_kernel
     if kernel < 1:
         raise InputError(f"--trimap-kernel must be at least 1, got {kernel}")
-    _check_dir(args.fg, "foreground")
-    _check_dir(args.alpha, "alpha")
-    _check_dir(args.bg, "background")
+    require_dir(args.fg, "foreground")
+    require_dir(args.alpha, "alpha")
+    require_dir(args.bg, "background")
     if args.trimaps is not None:
-        _check_dir(args.trimaps, "trimap")
+        require_dir(args.trimaps, "trimap")
     _check_file(args.bg_names, "background names")
     _check_file(args.fg_names, "foreground names")
 

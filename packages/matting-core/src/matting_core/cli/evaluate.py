@@ -12,6 +12,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+from matting_core.cli._checks import require_dir
 from matting_core.errors import InputError
 
 
@@ -64,13 +65,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def _check_dir(path: Path, what: str) -> None:
-    if not path.exists():
-        raise InputError(f"the {what} folder {path} does not exist")
-    if not path.is_dir():
-        raise InputError(f"the {what} path {path} is not a folder")
-
-
 def _score_one(
     method: str,
     pred_path: Path | None,
@@ -120,10 +114,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("nothing to evaluate: give --pred DIR (one or more) and/or --baseline")
     if args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
-    _check_dir(args.gt, "ground-truth")
-    _check_dir(args.trimap, "trimap")
+    require_dir(args.gt, "ground-truth")
+    require_dir(args.trimap, "trimap")
     for pred_dir in args.pred:
-        _check_dir(pred_dir, "prediction")
+        require_dir(pred_dir, "prediction")
 
     gt_and_trimaps, missing = match_by_stem(args.gt, args.trimap)
     _report_missing(missing, ("ground truth", "trimap"), (args.gt, args.trimap))

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from matting_core.cli._checks import require_dir
 from matting_core.errors import InputError
 
 
@@ -60,9 +61,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if (args.background is None) != (args.composites is None):
         raise InputError("--background and --composites go together")
-    for what, folder in (("image", args.images), ("alpha", args.alphas)):
-        if not folder.is_dir():
-            raise InputError(f"the {what} folder {folder} does not exist")
+    require_dir(args.images, "image")
+    require_dir(args.alphas, "alpha")
     pairs, missing = match_by_stem(args.images, args.alphas)
     if not pairs:
         raise InputError(

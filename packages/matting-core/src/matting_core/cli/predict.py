@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from matting_core.cli._checks import require_dir
 from matting_core.errors import InputError
 
 
@@ -91,9 +92,9 @@ def _jobs(args: argparse.Namespace) -> list[tuple[Path, Path | None, Path]]:
         raise InputError(
             "nothing to predict: give IMAGE [TRIMAP] -o ALPHA, or --images DIR --out DIR"
         )
-    for what, path in (("image", args.images), ("trimap", args.trimaps)):
-        if path is not None and not path.is_dir():
-            raise InputError(f"the {what} folder {path} does not exist")
+    require_dir(args.images, "image")
+    if args.trimaps is not None:
+        require_dir(args.trimaps, "trimap")
     if args.trimaps is None:
         return [(image, None, args.out / f"{image.stem}.png") for image in list_images(args.images)]
     matched, missing = match_by_stem(args.images, args.trimaps)

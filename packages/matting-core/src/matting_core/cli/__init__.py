@@ -37,7 +37,7 @@ class MattingArgumentParser(argparse.ArgumentParser):
 
 
 def _version_text() -> str:
-    from importlib.metadata import PackageNotFoundError, version
+    from importlib.metadata import PackageNotFoundError, entry_points, version
 
     parts = []
     for dist in ("matting-core", "matting-data", "matting-metrics"):
@@ -45,7 +45,12 @@ def _version_text() -> str:
             parts.append(f"{dist} {version(dist)}")
         except PackageNotFoundError:
             parts.append(f"{dist} (not installed)")
-    return "matting " + ", ".join(parts)
+    # Plugins by their distributions, read from the entry points without importing them.
+    plugins = {
+        ep.dist.name: ep.dist.version for ep in entry_points(group="matting") if ep.dist is not None
+    }
+    parts += [f"{name} {plugins[name]}" for name in sorted(plugins)]
+    return ", ".join(parts)
 
 
 def build_parser() -> argparse.ArgumentParser:

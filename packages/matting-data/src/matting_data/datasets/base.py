@@ -16,11 +16,12 @@ state that changes after construction, so they are safe to share between DataLoa
 from __future__ import annotations
 
 import numbers
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Layout", "check_index"]
+__all__ = ["FileListLayout", "Layout", "check_index"]
 
 
 @runtime_checkable
@@ -68,3 +69,33 @@ def check_index(index: int, length: int) -> int:
     if not 0 <= position < length:
         raise IndexError(f"index {int(index)} is out of range for a dataset of {length} samples.")
     return position
+
+
+class FileListLayout:
+    """Base of layouts whose samples are files listed once, at construction.
+
+    Subclasses set ``_names`` (one name per sample, in index order) and ``_paths`` (role →
+    one path per sample) and implement ``load``.
+    """
+
+    _names: list[str]
+    _paths: dict[str, list[Path]]
+
+    @property
+    def names(self) -> list[str]:
+        """Sample names (file stems), sorted; a new list each call."""
+        return list(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.load(index)
+
+    def paths(self, index: int) -> dict[str, Path]:
+        """The files of sample ``index``, keyed by role."""
+        position = check_index(index, len(self))
+        return {role: files[position] for role, files in self._paths.items()}
+
+    def load(self, index: int, rng: np.random.Generator | None = None) -> dict[str, Any]:
+        raise NotImplementedError

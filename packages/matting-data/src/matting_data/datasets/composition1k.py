@@ -36,7 +36,7 @@ from matting_data.datasets._folders import (
     require_folder,
     stem_index,
 )
-from matting_data.datasets.base import check_index
+from matting_data.datasets.base import FileListLayout, check_index
 from matting_data.datasets.foreground_background import ForegroundBackgroundFolders
 from matting_data.errors import MissingFileError
 from matting_data.sample import read_sample
@@ -126,7 +126,7 @@ class Composition1kTrain(ForegroundBackgroundFolders):
         return f"{head}\n  root: {self.root}\n{rest}"
 
 
-class Composition1kTest:
+class Composition1kTest(FileListLayout):
     """The Composition-1k test set: composites with their alpha mattes and trimaps.
 
     Folders are looked up under ``root``, ``root/Test_set``, ``root/comp`` and
@@ -214,22 +214,6 @@ class Composition1kTest:
         if explicit is not None:
             return require_folder(self.root / explicit, f"{self._TITLE} {role}")
         return find_folder(bases, candidates, f"{self._TITLE} {role}")
-
-    @property
-    def names(self) -> list[str]:
-        """Composite names (image file stems), sorted."""
-        return list(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return self.load(index)
-
-    def paths(self, index: int) -> dict[str, Path]:
-        """The files of sample ``index``: ``image``, ``alpha``, ``trimap``."""
-        position = check_index(index, len(self))
-        return {role: files[position] for role, files in self._paths.items()}
 
     def load(self, index: int, rng: np.random.Generator | None = None) -> dict[str, Any]:
         """Read sample ``index`` (``rng`` is ignored).

@@ -8,13 +8,13 @@ from typing import Any
 import numpy as np
 
 from matting_data.datasets._folders import PathLike, pair_by_stem, preview_names
-from matting_data.datasets.base import check_index
+from matting_data.datasets.base import FileListLayout, check_index
 from matting_data.sample import read_sample
 
 __all__ = ["FolderDataset"]
 
 
-class FolderDataset:
+class FolderDataset(FileListLayout):
     """Images with optional trimaps and alpha mattes, paired by file name without extension.
 
     ``FolderDataset("photos", trimaps="trimaps", alphas="alphas")`` pairs ``photos/cat.jpg``
@@ -63,22 +63,6 @@ class FolderDataset:
         self._max_pixels = max_pixels
         if check_first:
             self.load(0)
-
-    @property
-    def names(self) -> list[str]:
-        """Sample names (file stems), sorted; a new list each call."""
-        return list(self._names)
-
-    def __len__(self) -> int:
-        return len(self._names)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return self.load(index)
-
-    def paths(self, index: int) -> dict[str, Path]:
-        """The files of sample ``index``, keyed by role (``image``, ``trimap``, ``alpha``)."""
-        position = check_index(index, len(self))
-        return {role: files[position] for role, files in self._paths.items()}
 
     def load(self, index: int, rng: np.random.Generator | None = None) -> dict[str, Any]:
         """Read sample ``index``; ``rng`` is ignored (no random choice here).

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+# The training tests share a helper module beside them (a tiny network and a GT01 layout);
+# with importlib import mode the tests folder is not on sys.path by itself.
+sys.path.insert(0, str(Path(__file__).parent))
 
 SHARED_DATA_ENV = "MATTING_SHARED_DATA"
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import pytest
+import training_support as support
 
 from matting_core.errors import ConfigError
 from matting_core.training.config import (
@@ -21,21 +20,6 @@ from matting_core.training.config import (
     load_config,
     parse_override,
 )
-
-
-def _support():
-    name = "matting_training_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("training_support.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
 
 MINIMAL = """
 [model]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -13,26 +12,12 @@ from pathlib import Path
 
 import pytest
 import torch
+import training_support as support
 
 from matting_core.errors import ConfigError
 from matting_core.training import config_from_dict, train
 from matting_core.training.distributed import ResumableSampler, per_rank_batch_size
 from matting_core.training.logger import read_metrics
-
-
-def _support():
-    name = "matting_training_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("training_support.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
 
 SCRIPT = """
 import json, sys

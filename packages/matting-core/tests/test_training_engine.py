@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
 import math
 import re
-import sys
-from pathlib import Path
 
 import pytest
 import tomllib
 import torch
+import training_support as support
 
 from matting_core.errors import ConfigError, MattingWarning
 from matting_core.training import config_from_dict, load_config, train
 from matting_core.training.config import ScheduleConfig, config_to_dict
 from matting_core.training.logger import read_metrics
 from matting_core.training.optim import build_scheduler, lr_factor
-
-
-def _support():
-    name = "matting_training_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("training_support.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@ run; a corrupt newest checkpoint falls back to the previous one with a warning."
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -16,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import training_support as support
 
 from matting_core.errors import CheckpointError, MattingWarning
 from matting_core.training import (
@@ -26,21 +26,6 @@ from matting_core.training import (
 )
 from matting_core.training.logger import read_metrics
 from matting_core.training.state import list_checkpoints
-
-
-def _support():
-    name = "matting_training_support"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).with_name("training_support.py")
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-support = _support()
 
 SCRIPT = """
 import json, sys

@@ -7,11 +7,10 @@ import pytest
 import torch
 
 from matting_core.errors import ShapeError
+from matting_core.layers.contextual_attention import area_scales, source_unknown_mask
 from matting_gca.guided_contextual_attention import (
     GuidedContextualAttention,
-    area_scales,
     guided_contextual_attention,
-    source_unknown_mask,
 )
 
 

@@ -9,6 +9,8 @@
 - :func:`load_weights` fits a state dict to a model, applying the model's
   ``ModelInfo.remap_official`` to official-release key names, and says by name what does
   not fit.
+- :func:`remap_release_keys` is the building block of those remaps: the conventions the
+  authors' trainers leave in their files, plus prefix renames.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import json
 import os
 import pickle
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ __all__ = [
     "load_state_dict",
     "load_weights",
     "read_sidecar",
+    "remap_release_keys",
     "save_weights",
     "sidecar_path",
 ]
@@ -288,6 +291,52 @@ def _strip_prefix(state: dict[str, Tensor], path: Path) -> dict[str, Tensor]:
             )
         stripped[new_key] = value
     return stripped
+
+
+# --------------------------------------------------------------------------------------------
+# Official releases' key names
+# --------------------------------------------------------------------------------------------
+
+
+def remap_release_keys(
+    state_dict: Mapping[str, Tensor], renames: Sequence[tuple[str, str]] = ()
+) -> dict[str, Tensor]:
+    """Map an official release's state dict to our names; a building block of
+    ``ModelInfo.remap_official``.
+
+    * A leading ``module.`` (the DistributedDataParallel wrapper the releases train under) is
+      removed -- inner ``.module.`` parts, such as those of spectral-norm convs, stay.
+    * ``num_batches_tracked`` arrives as float when a release's loader (which casts every
+      value with ``.float()``) re-saved it; it is cast back to int64.
+    * Each key starting with one of the ``renames``' old prefixes gets the new prefix instead
+      (the first matching pair wins; list longer prefixes first).
+
+    Pure: returns a new dict, never changes the tensors or the input.
+
+    Args:
+        state_dict: key -> tensor, with or without the ``module.`` prefix.
+        renames: ``(old prefix, new prefix)`` pairs.
+
+    Returns:
+        A new dict with the renamed keys, in the input's order.
+
+    Example:
+        >>> import torch
+        >>> sd = {"module.decoder.gca.scale": torch.ones(1)}
+        >>> list(remap_release_keys(sd, [("decoder.gca.", "decoder.global_hop.")]))
+        ['decoder.global_hop.scale']
+    """
+    result: dict[str, Tensor] = {}
+    for key, value in state_dict.items():
+        key = key.removeprefix(_PREFIX)
+        for old, new in renames:
+            if key.startswith(old):
+                key = new + key[len(old) :]
+                break
+        if key.endswith("num_batches_tracked") and value.is_floating_point():
+            value = value.to(torch.int64)
+        result[key] = value
+    return result
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from matting_gca.guided_contextual_attention import (
     guided_contextual_attention,
 )
 from matting_gca.model import GCAConfig, GCAMatting, GCASmallConfig, remap_official_keys
-from matting_gca.spectral_norm import SpectralNorm
 
 __version__ = "0.1.0"
 
@@ -24,7 +23,6 @@ __all__ = [
     "GCAResult",
     "GCASmallConfig",
     "GuidedContextualAttention",
-    "SpectralNorm",
     "__version__",
     "guided_contextual_attention",
     "remap_official_keys",

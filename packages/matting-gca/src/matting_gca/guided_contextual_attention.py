@@ -23,15 +23,15 @@ features are borrowed from:
 The two 1x1 adaptation convolutions (guidance before patch extraction; ``W`` = conv + BN
 after propagation) and the residual sum live in :class:`GuidedContextualAttention`.
 
+The patch extraction, masks, scales and the banded softmax/paste are the contextual-attention
+machinery GCA shares with HOP Matting's global block (:mod:`matting_core.layers.contextual_attention`).
+
 Memory.  A ``(H/8, W/8)`` feature map gives ``L = (H/16) (W/16)`` patches at ``rate=2``, and the
 release builds the full ``L x L`` score matrix -- quadratic in the image area (16 GiB per
-copy at 4096x4096).  Here the queries are processed in chunks of whole rows
-(``chunk`` queries at a time, at least one row): each chunk's scores ``(L, chunk)`` are
-computed, soft-maxed over the sources (exact: the softmax is per query), multiplied with the
-value patches and folded into the output.  Peak memory is ``O(L * chunk)``, linear in the
-area for a fixed chunk.  With autograd on, each chunk is recomputed in the backward pass
-(activation checkpointing), so training stays linear too.  ``chunk=None`` runs the full
-matrix, the release's way, as a reference.
+copy at 4096x4096).  Here the queries are processed in bands of whole rows (``chunk`` queries
+at a time, at least one row; :func:`~matting_core.layers.contextual_attention.attend_in_bands`),
+so peak memory is ``O(L * chunk)``, linear in the area for a fixed chunk, also in training.
+``chunk=None`` runs the full matrix, the release's way, as a reference.
 """
 
 from __future__ import annotations
@@ -41,24 +41,23 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.checkpoint import checkpoint
 
 from matting_core.errors import ShapeError
+from matting_core.layers.contextual_attention import (
+    SELF_SIMILARITY,
+    area_scales,
+    attend_in_bands,
+    attention_offsets,
+    downsample_nearest,
+    normalize_patches,
+    paste_transposed,
+    paste_transposed_full,
+    patches_3x3,
+    source_unknown_mask,
+    value_patches,
+)
 
-__all__ = [
-    "GCAResult",
-    "GuidedContextualAttention",
-    "area_scales",
-    "guided_contextual_attention",
-    "source_unknown_mask",
-]
-
-#: The punishment ``lambda`` of Eq. 3 for a patch's similarity with itself.
-SELF_SIMILARITY = -1e4
-#: Lower bound of a key patch's norm (the release's ``escape_NaN``).
-NORM_EPS = 1e-4
-#: The clamp of Eq. 6.
-SCALE_MIN, SCALE_MAX = 0.1, 10.0
+__all__ = ["GCAResult", "GuidedContextualAttention", "guided_contextual_attention"]
 
 
 class GCAResult(NamedTuple):
@@ -74,37 +73,6 @@ class GCAResult(NamedTuple):
     propagated: Tensor
     offsets: Tensor
     scales: Tensor
-
-
-def area_scales(unknown: Tensor) -> Tensor:
-    """The weights of Eq. 5-6 from a downsampled unknown map.
-
-    Args:
-        unknown: (B, 1, h, w) float, 1 in the unknown region, 0 in the known one.
-
-    Returns:
-        (B, 2) float: ``[clamp(sqrt(|U|/|K|)), clamp(sqrt(|K|/|U|))]`` with ``|U|`` the mean of
-        the map and ``|K| = 1 - |U|``, clamped to [0.1, 10] (a map that is all unknown or all
-        known gives 10 and 0.1).
-    """
-    unknown_mean = unknown.mean(dim=(2, 3))
-    known_mean = 1 - unknown_mean
-    unknown_scale = torch.clamp(torch.sqrt(unknown_mean / known_mean), SCALE_MIN, SCALE_MAX)
-    known_scale = torch.clamp(torch.sqrt(known_mean / unknown_mean), SCALE_MIN, SCALE_MAX)
-    return torch.cat([unknown_scale, known_scale], dim=1)
-
-
-def source_unknown_mask(unknown: Tensor) -> Tensor:
-    """Which source patches lie in the unknown region.
-
-    Args:
-        unknown: (B, 1, h, w) float downsampled unknown map.
-
-    Returns:
-        (B, h*w) bool: the mean of each position's reflect-padded 3x3 window is > 0 (release).
-    """
-    window_mean = F.avg_pool2d(F.pad(unknown, (1, 1, 1, 1), mode="reflect"), 3, stride=1)
-    return window_mean.flatten(1) > 0
 
 
 def _check_inputs(guidance: Tensor, alpha: Tensor, unknown: Tensor | None, rate: int) -> None:
@@ -138,131 +106,47 @@ def _check_inputs(guidance: Tensor, alpha: Tensor, unknown: Tensor | None, rate:
         )
 
 
-def _prepare(guidance: Tensor, alpha: Tensor, unknown: Tensor | None, rate: int):
-    """Per-batch keys, queries, values, scales and masks (shared by both paths)."""
-    batch, channels = alpha.shape[:2]
-    # Legacy 'nearest' (pixel (rate*i, rate*j)), as the release; 'nearest-exact' differs.
-    small = F.interpolate(guidance, scale_factor=1 / rate, mode="nearest")
+def _one_sample(
+    small: Tensor,
+    unknown_small: Tensor,
+    scales: Tensor,
+    alpha: Tensor,
+    rate: int,
+    chunk: int | None,
+) -> tuple[Tensor, Tensor]:
+    """Propagate one sample: small (1, Cg, h, w), unknown_small (1, 1, h, w), scales (2,),
+    alpha (1, C, H, W) -> (propagated (1, C, H, W), offsets (2, h, w))."""
     h, w = small.shape[2:]
-    # Key/query patches: 3x3, stride 1, reflect padding 1 -> (B, Cg*9, L).
-    patches = F.unfold(F.pad(small, (1, 1, 1, 1), mode="reflect"), 3)
-    norms = patches.square().sum(dim=1, keepdim=True).sqrt()
-    keys = patches / torch.clamp(norms, min=NORM_EPS)
-    # Value patches: (2 rate)x(2 rate), stride rate, reflect padding -> (B, C*(2 rate)^2, L).
-    kernel = 2 * rate
-    left, right = (kernel - rate + 1) // 2, (kernel - rate) // 2
-    values = F.unfold(F.pad(alpha, (left, right, left, right), mode="reflect"), kernel, stride=rate)
-    if unknown is None:  # release: all unknown, softmax scale 1 (the model never does this)
-        unknown_small = alpha.new_ones(batch, 1, h, w)
-        scales = alpha.new_ones(batch, 2)
-    else:
-        unknown_small = F.interpolate(unknown, scale_factor=1 / rate, mode="nearest")
-        scales = area_scales(unknown_small).to(alpha)
-    source_unknown = source_unknown_mask(unknown_small)
-    # Per-source softmax weight: unknown_scale for unknown sources, known_scale otherwise.
-    weights = torch.where(source_unknown, scales[:, 0:1], scales[:, 1:2])
+    channels = alpha.shape[1]
+    patches = patches_3x3(small)[0]  # (Cg*9, L): queries, as they are
+    keys = normalize_patches(patches[None])[0]  # the release normalises the keys only
+    values = value_patches(alpha, rate)[0]  # (C*(2 rate)^2, L)
+    source_unknown = source_unknown_mask(unknown_small)[0]  # (L,)
+    # Eq. 5: unknown sources weighted by the unknown scale, known ones by the known scale.
+    weights = torch.where(source_unknown, scales[0], scales[1])
     # The self-similarity punishment, only where the source is unknown.
     self_penalty = SELF_SIMILARITY * source_unknown.to(alpha.dtype)
-    return small, patches, keys, values, scales, weights, self_penalty, (h, w), channels
-
-
-def _offsets(index: Tensor, h: int, w: int) -> Tensor:
-    """Flat argmax index (h*w,) -> (2, h, w) (row - h//2, col - w//2), as the release shows."""
-    index = index.view(h, w)
-    return torch.stack([index // w - h // 2, index % w - w // 2])
-
-
-def _full(
-    small: Tensor,
-    keys: Tensor,
-    values: Tensor,
-    weights: Tensor,
-    self_penalty: Tensor,
-    hw: tuple[int, int],
-    channels: int,
-    rate: int,
-) -> tuple[Tensor, Tensor]:
-    """One sample, the release's way: the whole (L, L) score matrix at once."""
-    h, w = hw
-    length = h * w
-    kernels = keys.t().reshape(length, -1, 3, 3)
-    scores = F.conv2d(F.pad(small, (1, 1, 1, 1), mode="reflect"), kernels)  # (1, L, h, w)
-    scores = scores.view(length, length) * weights.view(length, 1)
-    scores.diagonal().add_(self_penalty)
-    attention = F.softmax(scores, dim=0)
-    index = attention.argmax(dim=0)
-    value_kernels = values.t().reshape(length, channels, 2 * rate, 2 * rate)
-    out = F.conv_transpose2d(
-        attention.view(1, length, h, w), value_kernels, stride=rate, padding=rate // 2
-    )
-    return out / 4.0, _offsets(index, h, w)
-
-
-def _chunk_columns(
-    keys: Tensor,
-    queries: Tensor,
-    values: Tensor,
-    weights: Tensor,
-    self_penalty: Tensor,
-    start: Tensor,
-) -> tuple[Tensor, Tensor]:
-    """Scores, softmax and value mixing for the queries ``start .. start + n``.
-
-    keys (K, L), queries (K, n), values (V, L), weights (L,), self_penalty (n,) ->
-    columns (V, n) for ``fold`` and the argmax (n,).
-    """
-    n = queries.shape[1]
-    # (n, L): one row per query, so the softmax and argmax run over contiguous memory.
-    scores = queries.t() @ keys
-    scores.mul_(weights.view(1, -1))  # in place: one (n, L) block fewer at the peak
-    rows = torch.arange(n, device=scores.device)
-    scores.index_put_((rows, rows + start), self_penalty, accumulate=True)
-    attention = F.softmax(scores, dim=1)
-    return values @ attention.t(), attention.argmax(dim=1)
-
-
-def _chunked(
-    patches: Tensor,
-    keys: Tensor,
-    values: Tensor,
-    weights: Tensor,
-    self_penalty: Tensor,
-    hw: tuple[int, int],
-    channels: int,
-    rate: int,
-    chunk: int,
-) -> tuple[Tensor, Tensor]:
-    """One sample, a band of query rows at a time; same result as :func:`_full`."""
-    h, w = hw
-    kernel = 2 * rate
-    pad = rate // 2
-    rows_per_chunk = max(1, chunk // w)
-    # Un-cropped transposed-convolution output; row/col i here is i - pad in the result.
-    full_h, full_w = (h - 1) * rate + kernel, (w - 1) * rate + kernel
-    out = values.new_zeros(1, channels, full_h, full_w)
-    index = torch.empty(h * w, dtype=torch.long, device=values.device)
-    use_checkpoint = torch.is_grad_enabled() and any(
-        t.requires_grad for t in (patches, keys, values, weights)
-    )
-    for row in range(0, h, rows_per_chunk):
-        n_rows = min(rows_per_chunk, h - row)
-        q0, q1 = row * w, (row + n_rows) * w
-        args = (keys, patches[:, q0:q1], values, weights, self_penalty[q0:q1], torch.tensor(q0))
-        if use_checkpoint:
-            columns, best = checkpoint(_chunk_columns, *args, use_reentrant=False)
-        else:
-            columns, best = _chunk_columns(*args)
-        band = F.fold(
-            columns.unsqueeze(0),
-            output_size=((n_rows - 1) * rate + kernel, full_w),
-            kernel_size=kernel,
-            stride=rate,
+    if chunk is None:
+        length = h * w
+        scores = F.conv2d(
+            F.pad(small, (1, 1, 1, 1), mode="reflect"), keys.t().reshape(length, -1, 3, 3)
         )
-        top = row * rate
-        out[:, :, top : top + band.shape[2]] += band
-        index[q0:q1] = best
-    out = out[:, :, pad : pad + h * rate, pad : pad + w * rate]
-    return out / 4.0, _offsets(index, h, w)
+        scores = scores.view(length, length) * weights.view(length, 1)
+        scores.diagonal().add_(self_penalty)
+        attention = F.softmax(scores, dim=0)
+        out = paste_transposed_full(attention, values, channels, (h, w), rate)
+        return out, attention_offsets(attention.argmax(dim=0), h, w)
+
+    def scores(q0: int, q1: int) -> Tensor:
+        # (n, L): one row per query, so the softmax and argmax run over contiguous memory.
+        logits = patches[:, q0:q1].t() @ keys
+        logits.mul_(weights.view(1, -1))  # in place: one (n, L) block fewer at the peak
+        rows = torch.arange(q1 - q0, device=logits.device)
+        return logits.index_put_((rows, rows + q0), self_penalty[q0:q1], accumulate=True)
+
+    bands = attend_in_bands(scores, values, (h, w), chunk)
+    out, best = paste_transposed(bands, channels, (h, w), rate)
+    return out, attention_offsets(best, h, w)
 
 
 def guided_contextual_attention(
@@ -301,34 +185,20 @@ def guided_contextual_attention(
     _check_inputs(guidance, alpha, unknown, rate)
     if chunk is not None and chunk < 1:
         raise ValueError(f"chunk must be >= 1 or None, got {chunk}")
-    small, patches, keys, values, scales, weights, self_penalty, hw, channels = _prepare(
-        guidance, alpha, unknown, rate
-    )
+    batch = alpha.shape[0]
+    small = downsample_nearest(guidance, rate)
+    h, w = small.shape[2:]
+    if unknown is None:  # release: all unknown, softmax scale 1 (the model never does this)
+        unknown_small = alpha.new_ones(batch, 1, h, w)
+        scales = alpha.new_ones(batch, 2)
+    else:
+        unknown_small = downsample_nearest(unknown, rate)
+        scales = area_scales(unknown_small).to(alpha)
     outputs, offsets = [], []
-    for b in range(alpha.shape[0]):
-        if chunk is None:
-            out, offset = _full(
-                small[b : b + 1],
-                keys[b],
-                values[b],
-                weights[b],
-                self_penalty[b],
-                hw,
-                channels,
-                rate,
-            )
-        else:
-            out, offset = _chunked(
-                patches[b],
-                keys[b],
-                values[b],
-                weights[b],
-                self_penalty[b],
-                hw,
-                channels,
-                rate,
-                chunk,
-            )
+    for b in range(batch):
+        out, offset = _one_sample(
+            small[b : b + 1], unknown_small[b : b + 1], scales[b], alpha[b : b + 1], rate, chunk
+        )
         outputs.append(out)
         offsets.append(offset)
     return GCAResult(torch.cat(outputs), torch.stack(offsets), scales)

@@ -17,11 +17,12 @@ import torch
 from torch import Tensor, nn
 
 from matting_core import ModelInfo
+from matting_core.checkpoints import remap_release_keys
 from matting_core.errors import ConfigError
 from matting_core.inference import check_model_inputs
+from matting_core.layers import settle_spectral_norms
 from matting_gca.decoder import GCADecoder
 from matting_gca.encoder import GCAEncoder
-from matting_gca.spectral_norm import SpectralNorm
 
 __all__ = [
     "GCA_INFO",
@@ -129,12 +130,7 @@ class GCAMatting(nn.Module):
         c = self.config
         self.encoder = GCAEncoder(c.encoder_layers, c.width, c.rate, c.attention_chunk)
         self.decoder = GCADecoder(c.decoder_layers, c.width, c.rate, c.attention_chunk)
-        # The release leaves u and v random until the first training step, which makes an
-        # untrained model in eval mode meaningless (sigma ~ 0, exploding activations); three
-        # power iterations on the initial weights fix that.  Loading weights overwrites them.
-        for module in self.modules():
-            if isinstance(module, SpectralNorm):
-                module.power_iteration(3)
+        settle_spectral_norms(self)
 
     def set_attention_chunk(self, chunk: int | None) -> None:
         """Change the queries per chunk of both GCA blocks (None: full matrix)."""
@@ -161,21 +157,15 @@ class GCAMatting(nn.Module):
 # Official checkpoints
 # --------------------------------------------------------------------------------------------
 
-_DDP_PREFIX = "module."
-
 
 def remap_official_keys(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
     """Map a state dict of the official release to :class:`GCAMatting`'s names.
 
     Our module names are the release's (``encoder.layer1.0.conv1.module.weight_bar`` …), so
-    the mapping is the identity apart from two things the release's files carry:
-
-    * a leading ``module.`` (the DistributedDataParallel wrapper) is removed -- the inner
-      ``.module.`` of spectral-norm convs stays;
-    * ``num_batches_tracked`` arrives as float when the release's loader (which casts every
-      value with ``.float()``) re-saved it; it is cast back to int64.
-
-    Pure: returns a new dict, never changes the tensors or the input.
+    the mapping is :func:`matting_core.checkpoints.remap_release_keys` without renames: a
+    leading ``module.`` (DistributedDataParallel) is removed and a float
+    ``num_batches_tracked`` (the release's loader casts every value with ``.float()``) is cast
+    back to int64.  Pure: returns a new dict, never changes the tensors or the input.
 
     Args:
         state_dict: key -> tensor, with or without the ``module.`` prefix.
@@ -183,14 +173,7 @@ def remap_official_keys(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
     Returns:
         A new dict with our key names.
     """
-    result: dict[str, Tensor] = {}
-    for key, value in state_dict.items():
-        if key.startswith(_DDP_PREFIX):
-            key = key[len(_DDP_PREFIX) :]
-        if key.endswith("num_batches_tracked") and value.is_floating_point():
-            value = value.to(torch.int64)
-        result[key] = value
-    return result
+    return remap_release_keys(state_dict)
 
 
 # --------------------------------------------------------------------------------------------

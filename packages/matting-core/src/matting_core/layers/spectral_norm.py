@@ -1,9 +1,11 @@
-"""Spectral normalisation with the semantics of the official GCA-Matting release.
+"""Spectral normalisation with the semantics of the official GCA-Matting and HOP-Matting releases.
 
-The paper (Li & Lu, AAAI 2020, "Baseline Structure") adds spectral normalisation (Miyato et
-al. 2018) to every convolution.  Which variant, and how it behaves at test time, is only fixed
-by the official release (Yaoyi-Li/GCA-Matting, ``networks/ops.py``, ``SpectralNorm``); to load
-its checkpoints and reproduce their output we follow it exactly:
+GCA Matting (Li & Lu, AAAI 2020, "Baseline Structure") and HOP Matting (Li, Xu & Lu, 2020,
+Sec. 3.3) normalise their training "by both batch normalization and spectral normalization"
+(Miyato et al. 2018) on every convolution.  Which variant, and how it behaves at test time,
+is only fixed by the authors' releases (Yaoyi-Li/GCA-Matting and Yaoyi-Li/HOP-Matting share
+``networks/ops.py``, ``SpectralNorm``); to load their checkpoints and reproduce their output we
+follow it exactly:
 
 * A wrapped convolution has no ``weight``.  It holds ``weight_u`` ``(shape[0],)``,
   ``weight_v`` ``(prod(shape[1:]),)`` and ``weight_bar`` ``(shape)``, under the wrapper's
@@ -33,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["SpectralNorm", "l2_normalize", "spectral_sigma"]
+__all__ = ["SpectralNorm", "l2_normalize", "settle_spectral_norms", "spectral_sigma"]
 
 _EPS = 1e-12
 
@@ -134,3 +136,15 @@ class SpectralNorm(nn.Module):
 
     def extra_repr(self) -> str:
         return f"power_iterations={self.power_iterations}"
+
+
+def settle_spectral_norms(model: nn.Module, iterations: int = 3) -> None:
+    """Run ``iterations`` power iterations in every :class:`SpectralNorm` of ``model``.
+
+    The releases leave u and v random until the first training step, which makes an untrained
+    network in eval mode meaningless (sigma near 0, exploding activations); a few iterations on
+    the initial weights fix that.  Loading weights overwrites u and v anyway.
+    """
+    for module in model.modules():
+        if isinstance(module, SpectralNorm):
+            module.power_iteration(iterations)

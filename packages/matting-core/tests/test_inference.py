@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,12 +15,13 @@ from torch import nn
 
 from matting_core import ModelInfo, create_model, hookimpl, save_weights
 from matting_core.cli import main
-from matting_core.errors import CheckpointError, InputError, ShapeError
+from matting_core.errors import CheckpointError, InputError, PluginError, ShapeError
 from matting_core.evaluation import trimap_baseline_alpha
-from matting_core.inference import Padding, predict, trimap_one_hot
+from matting_core.inference import Padding, forward_tta, predict, trimap_one_hot
 from matting_core.model_loading import load_model
 from matting_core.plugins import register_plugin, reset_plugins
-from matting_data import TrimapValueError, read_image, read_trimap
+from matting_core.training.validation import validate
+from matting_data import TrimapValueError, read_image, read_trimap, samples_dir
 
 
 @dataclass
@@ -77,6 +79,36 @@ def real_case(shared_data: Path) -> tuple[Path, Path]:
 )
 def test_padding_by_hand(size, multiple, margin, expected):
     assert Padding.for_size(*size, multiple, margin) == Padding(*expected)
+
+
+@pytest.mark.parametrize(
+    "size, multiple, margin, min_size, expected",
+    [
+        # 20 -> 32 is below 64: the bottom pads on to 64; 50 -> 64 already reaches it.
+        ((20, 50), 32, 0, 64, (0, 44, 0, 14)),
+        # min_size 70 rounds up to the multiple: 96. 100 -> 128 is above it.
+        ((20, 100), 32, 0, 70, (0, 76, 0, 28)),
+        # With a margin: 20 + 16 = 36 -> 64 < 128, so bottom = 128 - 20 - 8 = 100;
+        # 200 + 16 = 216 -> 224 >= 128, so right = 224 - 200 - 8 = 16.
+        ((20, 200), 32, 8, 128, (8, 100, 8, 16)),
+        # No minimum: unchanged.
+        ((20, 50), 32, 0, 0, (0, 12, 0, 14)),
+    ],
+)
+def test_padding_min_size_by_hand(size, multiple, margin, min_size, expected):
+    assert Padding.for_size(*size, multiple, margin, min_size) == Padding(*expected)
+
+
+def test_model_info_min_size_is_validated_and_used_by_predict(probe_registered):
+    with pytest.raises(PluginError, match="min_size"):
+        dataclasses.replace(PROBE_INFO, min_size=-1)
+    model = create_model("probe-net")
+    info = dataclasses.replace(PROBE_INFO, min_size=64)
+    alpha = predict(
+        model, np.zeros((20, 50, 3), np.uint8), np.full((20, 50), 128, np.uint8), info=info
+    )
+    assert model.seen[-1][0].shape[-2:] == (64, 64)
+    assert alpha.shape == (20, 50)
 
 
 def test_padding_is_reflection_and_crop_undoes_it():
@@ -265,3 +297,283 @@ def test_cli_predict_errors_are_one_line_and_write_nothing(shared_data, tmp_path
         _assert_one_line_error(err)
         assert phrase in err, (phrase, err)
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Validation pads like predict
+# --------------------------------------------------------------------------------------------
+
+
+class _EchoRecipe:
+    """A stand-in recipe whose prediction is the padded ground truth; records the input."""
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, int]] = []
+
+    def predict(self, generator: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        self.shapes.append(tuple(batch["image"].shape[-2:]))
+        return batch["alpha"]
+
+
+def test_validate_pads_with_margin_and_min_size_like_predict():
+    rng = np.random.default_rng(0)
+    h, w = 20, 50
+    tri = np.full((h, w), 128, np.uint8)
+    tri[:, :10], tri[:, -10:] = 0, 255
+    gt = rng.random((h, w), dtype=np.float32)
+    gt[tri == 0], gt[tri == 255] = 0.0, 1.0  # as the known pixels the metrics mask with
+    item = {
+        "image": torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0)),
+        "alpha": torch.from_numpy(gt)[None, None],
+        "trimap": torch.from_numpy(tri.astype(np.float32) / 255)[None, None],
+        "trimap_onehot": trimap_one_hot(tri),
+    }
+    info = dataclasses.replace(PROBE_INFO, pad_margin=32, min_size=160)
+    recipe = _EchoRecipe()
+    scores = validate(nn.Identity(), recipe, info, [item], torch.device("cpu"))
+    # 20 + 64 -> 96 and 50 + 64 -> 128 are both below 160: predict pads both to 160.
+    padding = Padding.for_size(h, w, 32, 32, 160)
+    assert recipe.shapes == [(160, 160)] == [(h + padding.top + padding.bottom,) * 2]
+    # The crop takes back exactly the image: the echoed ground truth scores zero.
+    assert scores["images"] == 1.0
+    assert all(scores[name] == 0.0 for name in ("sad", "mse", "grad", "conn")), scores
+
+
+# --------------------------------------------------------------------------------------------
+# dilate_unknown and tta
+# --------------------------------------------------------------------------------------------
+
+
+class TrimapSpy(nn.Module):
+    """No weights; records its trimap and returns alpha 0.5 everywhere."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trimaps: list[torch.Tensor] = []
+
+    def forward(self, image: torch.Tensor, trimap: torch.Tensor) -> dict[str, torch.Tensor]:
+        self.trimaps.append(trimap.clone())
+        return {"alpha": torch.full_like(trimap[:, :1], 0.5)}
+
+
+def _band_trimap(h: int, w: int) -> np.ndarray:
+    """Background left, foreground right, a 3-pixel unknown band and an unknown dot at the top
+    border (so the reflected padding carries unknown pixels too)."""
+    tri = np.zeros((h, w), np.uint8)
+    tri[:, w // 2 :] = 255
+    tri[:, w // 2 - 1 : w // 2 + 2] = 128
+    tri[0:2, 5:7] = 128
+    return tri
+
+
+def test_dilate_unknown_feeds_and_restores_the_dilated_trimap():
+    h, w = 70, 90
+    tri = _band_trimap(h, w)
+    image = np.random.default_rng(1).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    spy = TrimapSpy()
+    alpha = predict(spy, image, tri, pad_margin=32, dilate_unknown=11)
+
+    # The padded trimap, built by hand: reflection (numpy's "reflect" = torch's), then
+    # cv2.dilate of the unknown channel with the 11x11 ellipse.
+    pad = Padding.for_size(h, w, 32, 32)
+    assert pad == Padding(32, 58, 32, 38)  # 70 + 64 -> 160, 90 + 64 -> 160
+    widths = ((pad.top, pad.bottom), (pad.left, pad.right))
+    padded = np.pad(tri, widths, mode="reflect")
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11))
+    unknown = cv2.dilate((padded == 128).astype(np.uint8), kernel)
+    expected = np.stack(
+        [(padded == 0) & (unknown == 0), unknown == 1, (padded == 255) & (unknown == 0)]
+    ).astype(np.float32)
+
+    (seen,) = spy.trimaps
+    np.testing.assert_array_equal(seen[0].numpy(), expected)
+    assert torch.all(seen.sum(1) == 1)  # still an exclusive one-hot
+    # The dilation did grow the band, into both known regions, and from the reflected dot.
+    grown = unknown[pad.top : pad.top + h, pad.left : pad.left + w] == 1
+    assert np.any(grown & (tri == 0)) and np.any(grown & (tri == 255))
+
+    # The known pixels restored are those of the dilated trimap.
+    dilated_tri = np.where(grown, np.uint8(128), tri)
+    np.testing.assert_array_equal(alpha, trimap_baseline_alpha(dilated_tri))
+    assert np.any(alpha[tri == 0] == 0.5) and np.any(alpha[tri == 255] == 0.5)
+
+    # Off by default: the spy sees the plain one-hot.
+    predict(spy, image, tri, pad_margin=32)
+    assert torch.equal(spy.trimaps[-1][0, 1], torch.from_numpy(padded == 128).float())
+
+
+@pytest.mark.parametrize("bad", [-1, 2.5, True, "11"])
+def test_dilate_unknown_rejects_bad_sizes(bad):
+    image, tri = np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8), np.uint8)
+    with pytest.raises(InputError, match="dilate_unknown"):
+        predict(TrimapSpy(), image, tri, dilate_unknown=bad)
+    with pytest.raises(InputError, match="needs a trimap"):
+        predict(TrimapSpy(), image, None, dilate_unknown=3)
+
+
+class RampNet(nn.Module):
+    """Deliberately not equivariant: alpha = sigmoid(ramp over the grid + image[0] + unknown).
+
+    The ramp depends on (row, column) position, so rotating or flipping the input changes the
+    output by more than the same rotation.  Records the shape of every input.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shapes: list[tuple[int, int]] = []
+
+    def forward(self, image: torch.Tensor, trimap: torch.Tensor) -> dict[str, torch.Tensor]:
+        h, w = image.shape[-2:]
+        self.shapes.append((h, w))
+        rows = torch.linspace(-2.0, 1.0, h).view(h, 1)
+        cols = torch.linspace(0.5, -3.0, w).view(1, w)
+        ramp = rows * rows + 2.0 * cols + rows * cols
+        return {"alpha": torch.sigmoid(ramp + image[:, :1] + trimap[:, 1:2])}
+
+
+def _hand_tta(fn, image: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
+    """The official HOP demo's 8-fold TTA written out, undoing each turn as a negative turn."""
+    outs = []
+    for k in range(4):
+        outs.append(
+            torch.rot90(
+                fn(torch.rot90(image, k, (2, 3)), torch.rot90(trimap, k, (2, 3))), -k, (2, 3)
+            )
+        )
+        flipped = fn(
+            torch.rot90(torch.flip(image, (3,)), k, (2, 3)),
+            torch.rot90(torch.flip(trimap, (3,)), k, (2, 3)),
+        )
+        outs.append(torch.flip(torch.rot90(flipped, -k, (2, 3)), (3,)))
+    return sum(outs) / 8
+
+
+def test_tta_is_the_mean_of_the_eight_deaugmented_forwards():
+    h, w = 40, 70  # padded to 64 x 96: odd turns feed the network 96 x 64
+    tri = _band_trimap(h, w)
+    rgb = np.random.default_rng(2).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    net = RampNet()
+    alpha = predict(net, rgb, tri, tta=True)
+    assert net.shapes == [(64, 96), (64, 96), (96, 64), (96, 64)] * 2
+
+    # The same padded inputs, independently: normalise, one-hot, reflect.
+    mean = np.array([0.485, 0.456, 0.406], np.float32)  # ImageNet, predict's default
+    std = np.array([0.229, 0.224, 0.225], np.float32)
+    x = torch.from_numpy(((rgb / np.float32(255) - mean) / std).transpose(2, 0, 1).copy())[None]
+    pad = (0, 96 - w, 0, 64 - h)
+    x = nn.functional.pad(x, pad, mode="reflect")
+    t = nn.functional.pad(trimap_one_hot(tri), pad, mode="reflect")
+    with torch.inference_mode():
+        mean_alpha = _hand_tta(lambda i, m: RampNet()(i, m)["alpha"], x, t)[0, 0, :h, :w]
+        direct = forward_tta(RampNet(), x, t)[0, 0, :h, :w]
+    expected = mean_alpha.numpy().copy()
+    expected[tri == 0], expected[tri == 255] = 0.0, 1.0
+    np.testing.assert_allclose(alpha, np.clip(expected, 0, 1), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(direct.numpy(), mean_alpha.numpy(), rtol=0, atol=1e-6)
+
+    plain = predict(RampNet(), rgb, tri)
+    assert np.abs(plain - alpha)[tri == 128].max() > 0.05
+
+
+def test_tta_changes_nothing_for_an_equivariant_model():
+    root = samples_dir()
+    image, trimap = (
+        read_image(root / "image" / "GT18.png"),
+        read_trimap(root / "trimap" / "GT18.png"),
+    )
+    model = create_model("trimap-baseline")
+    with_tta = predict(model, image, trimap, tta=True, pad_margin=32)
+    np.testing.assert_array_equal(with_tta, predict(model, image, trimap, pad_margin=32))
+    np.testing.assert_array_equal(with_tta, trimap_baseline_alpha(trimap))
+
+
+def test_cli_predict_tta_dilate_and_margin_on_a_bundled_photo(tmp_path, capsys, monkeypatch):
+    root = samples_dir()
+    image, trimap = root / "image" / "GT17.png", root / "trimap" / "GT17.png"
+    out = tmp_path / "alpha.png"
+    argv = ["predict", "--model", "trimap-baseline", str(image), str(trimap), "-o", str(out)]
+    assert main([*argv, "--tta", "--dilate-unknown", "--pad-margin", "32"]) == 0
+    assert "written" in capsys.readouterr().out
+
+    # The trimap baseline's answer on the trimap dilated by the default 11 px, after the
+    # 32 px reflect border (the bare flag means 11).
+    tri = read_trimap(trimap)
+    h, w = tri.shape
+    pad = Padding.for_size(h, w, 32, 32)
+    padded = np.pad(tri, ((pad.top, pad.bottom), (pad.left, pad.right)), mode="reflect")
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (11, 11))
+    grown = cv2.dilate((padded == 128).astype(np.uint8), kernel)[
+        pad.top : pad.top + h, pad.left : pad.left + w
+    ]
+    expected = trimap_baseline_alpha(np.where(grown == 1, np.uint8(128), tri))
+    written = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(written, np.rint(expected * 255).astype(np.uint8))
+    assert np.any(written[tri == 0] == 128)  # the dilation reached the output
+
+    # An explicit size, and the folder form; every image gets the options (the trimap
+    # baseline cannot tell --tta apart, so the calls are recorded on their way).
+    import matting_core.inference
+
+    calls = []
+
+    def recording_predict(*args, **kwargs):
+        calls.append({k: kwargs[k] for k in ("tta", "dilate_unknown", "pad_margin")})
+        return predict(*args, **kwargs)
+
+    monkeypatch.setattr(matting_core.inference, "predict", recording_predict)
+    folder = tmp_path / "out"
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                "trimap-baseline",
+                "--images",
+                str(root / "image"),
+                "--trimaps",
+                str(root / "trimap"),
+                "--out",
+                str(folder),
+                "--tta",
+                "--dilate-unknown",
+                "5",
+                "--pad-margin",
+                "0",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    assert sorted(p.name for p in folder.iterdir()) == [f"GT{n}.png" for n in (17, 18, 19, 20)]
+    assert calls == [{"tta": True, "dilate_unknown": 5, "pad_margin": 0}] * 4
+
+
+@pytest.mark.parametrize(
+    "extra, phrase",
+    [
+        (["--pad-margin", "-1"], "--pad-margin"),
+        (["--pad-margin", "two"], "--pad-margin"),
+        (["--dilate-unknown", "0"], "--dilate-unknown"),
+        (["--dilate-unknown", "-3"], "--dilate-unknown"),
+    ],
+)
+def test_cli_predict_bad_new_options_exit_2(extra, phrase, tmp_path, capsys):
+    root = samples_dir()
+    out = tmp_path / "alpha.png"
+    argv = [
+        "predict",
+        "--model",
+        "trimap-baseline",
+        str(root / "image" / "GT17.png"),
+        str(root / "trimap" / "GT17.png"),
+        "-o",
+        str(out),
+        *extra,
+    ]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    _assert_one_line_error(err)
+    assert phrase in err and "error" in err, err
+    assert not out.exists()

@@ -1,8 +1,10 @@
 """Whole-image inference for any registered model.
 
 ``predict`` runs the steps every matting network shares at test time: validate,
-normalise, one-hot the trimap, pad by reflection to the model's multiple, forward
-under ``torch.inference_mode``, crop back, restore the trimap's known pixels and clip.
+normalise, one-hot the trimap, pad by reflection to the model's multiple (optionally
+dilating the trimap's unknown region, as the official GCA/HOP demos' ``--dilate_unknown``),
+forward under ``torch.inference_mode`` (once, or averaged over the 8 rotations and flips of
+:func:`forward_tta`), crop back, restore the trimap's known pixels and clip.
 """
 
 from __future__ import annotations
@@ -31,11 +33,20 @@ class Padding:
     right: int
 
     @classmethod
-    def for_size(cls, height: int, width: int, multiple: int, margin: int = 0) -> Padding:
-        """Pad ``margin`` on every side, then bottom/right up to a multiple of ``multiple``."""
+    def for_size(
+        cls, height: int, width: int, multiple: int, margin: int = 0, min_size: int = 0
+    ) -> Padding:
+        """Pad ``margin`` on every side, then bottom/right up to a multiple of ``multiple``.
+
+        A padded side still below ``min_size`` is padded further on the bottom/right, up to
+        ``min_size`` rounded up to ``multiple``.  For example ``for_size(20, 50, 32, 0, 64)``
+        pads the bottom by 44 (20 -> 64) and the right by 14 (50 -> 64).
+        """
 
         def split(size: int) -> tuple[int, int]:
             target = multiple * math.ceil((size + 2 * margin) / multiple)
+            if target < min_size:
+                target = multiple * math.ceil(min_size / multiple)
             return margin, target - size - margin
 
         top, bottom = split(height)
@@ -166,6 +177,88 @@ def prepare_inputs(
     return image_t, trimap_one_hot(tri), tri
 
 
+def _forward_alpha(
+    model: nn.Module, image: torch.Tensor, trimap: torch.Tensor | None
+) -> torch.Tensor:
+    """One forward: (B, 3, H, W) image and trimap (or None) -> (B, 1, H, W) alpha."""
+    output = model(image, trimap)
+    alpha = output["alpha"] if isinstance(output, dict) else output
+    if alpha.shape[-2:] != image.shape[-2:]:
+        raise ShapeError(
+            f"the model returned alpha of size {tuple(alpha.shape[-2:])} for an input of "
+            f"{tuple(image.shape[-2:])}"
+        )
+    return alpha
+
+
+def forward_tta(model: nn.Module, image: torch.Tensor, trimap: torch.Tensor | None) -> torch.Tensor:
+    """Test-time augmentation of the official HOP demo: the mean of 8 de-augmented forwards.
+
+    For ``rot`` in 0, 1, 2, 3 the network sees the inputs rotated by ``rot`` quarter turns
+    (``x.rot90(rot, dims=[2, 3])``), then flipped left-right and rotated
+    (``x.flip(3).rot90(rot, dims=[2, 3])``); each alpha is turned back
+    (``.rot90(rot, dims=[3, 2])``, then ``.flip(3)`` for the flipped one), and the eight are
+    summed in that order and divided by 8.  Odd rotations swap H and W, so a non-square
+    input needs both sides to be multiples of the network's stride (padded inputs are).
+
+    Args:
+        model: ``forward(image, trimap) -> {"alpha": (B, 1, H, W)}`` (or the alpha tensor).
+        image: (B, 3, H, W) normalised, padded image.
+        trimap: (B, 3, H, W) one-hot [bg, unknown, fg], or None for trimap-free models.
+
+    Returns:
+        (B, 1, H, W) mean raw alpha (not cropped, masked or clipped).
+
+    Raises:
+        ShapeError: the model returned an alpha of another size than its input.
+    """
+
+    def augment(x: torch.Tensor | None, rot: int, flip: bool) -> torch.Tensor | None:
+        if x is None:
+            return None
+        return (x.flip(3) if flip else x).rot90(rot, dims=[2, 3])
+
+    total: torch.Tensor | None = None
+    for rot in range(4):
+        for flip in (False, True):
+            alpha = _forward_alpha(model, augment(image, rot, flip), augment(trimap, rot, flip))
+            alpha = alpha.rot90(rot, dims=[3, 2])
+            if flip:
+                alpha = alpha.flip(3)
+            total = (torch.zeros_like(alpha) if total is None else total) + alpha
+    assert total is not None
+    return total / 8
+
+
+def dilate_unknown_region(trimap: torch.Tensor, size: int) -> torch.Tensor:
+    """Grow the unknown region of a one-hot trimap, as the official demos' ``--dilate_unknown``.
+
+    The unknown channel, as uint8, is dilated (``cv2.dilate``) with a ``size`` x ``size``
+    ellipse (``cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))``); background and
+    foreground are cleared where the dilated unknown is set, so the one-hot stays exclusive.
+
+    Args:
+        trimap: (1, 3, H, W) one-hot [bg, unknown, fg].
+        size: the ellipse's width and height in pixels, >= 1.
+
+    Returns:
+        (1, 3, H, W) one-hot trimap of the same dtype and device.
+    """
+    import cv2  # through matting-data; imported here to keep ``import matting_core`` light
+
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    unknown = trimap[0, 1].cpu().numpy().astype(np.uint8)
+    dilated = torch.from_numpy(cv2.dilate(unknown, kernel)).to(trimap.device, trimap.dtype)
+    keep = 1 - dilated
+    return torch.stack([trimap[0, 0] * keep, dilated, trimap[0, 2] * keep]).unsqueeze(0)
+
+
+def _check_dilate_unknown(size: object) -> int:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise InputError(f"dilate_unknown must be an integer >= 1 (0 for none), got {size!r}")
+    return size
+
+
 @torch.inference_mode()
 def predict(
     model: nn.Module,
@@ -177,6 +270,8 @@ def predict(
     pad_margin: int | None = None,
     keep_known: bool = True,
     trimap_thresholds: tuple[int, int] | None = None,
+    tta: bool = False,
+    dilate_unknown: int = 0,
 ) -> np.ndarray:
     """Predict the alpha matte of one image.
 
@@ -185,27 +280,40 @@ def predict(
             it is switched to eval mode.
         image: (H, W, 3) RGB, uint8 / uint16 or float32 in [0, 1].
         trimap: (H, W) uint8 {0, 128, 255}, or None for trimap-free models.
-        info: the model's :class:`ModelInfo` (normalisation, padding); None uses ImageNet
-            statistics, a multiple of 32 and reflection.
+        info: the model's :class:`ModelInfo` (normalisation, padding, ``min_size``); None
+            uses ImageNet statistics, a multiple of 32 and reflection.
         device: where to run; default: where the model's parameters are (CPU if none).
         pad_margin: override ``info.pad_margin`` (reflect padding added on every side).
-        keep_known: set the trimap's known pixels to 0 / 1 in the result.
+        keep_known: set the trimap's known pixels to 0 / 1 in the result (those of the
+            dilated trimap when ``dilate_unknown`` is set).
         trimap_thresholds: ``(low, high)`` to read a trimap with arbitrary gray levels the
             way the official releases do (the GCA demo uses (85, 170)); default: the trimap
             must hold 0 / 128 / 255 (or another encoding matting-data recognises).
+        tta: average the 8 rotations and flips of :func:`forward_tta` (the official HOP
+            demo's test-time augmentation; 8 forwards instead of one).
+        dilate_unknown: after padding, grow the trimap's unknown region with an ellipse of
+            this many pixels (:func:`dilate_unknown_region`; the official GCA/HOP demos'
+            ``--dilate_unknown``, which use 11); 0 leaves the trimap as it is.
 
     Returns:
         (H, W) float32 alpha in [0, 1].
 
     Raises:
         ShapeError / InputError: bad image or trimap (matting_data.TrimapValueError for
-            trimap values that cannot be interpreted).
+            trimap values that cannot be interpreted); a negative ``pad_margin``;
+            ``dilate_unknown`` negative, not an integer, or given without a trimap.
     """
+    dilate_unknown = _check_dilate_unknown(dilate_unknown)
+    if pad_margin is not None and pad_margin < 0:
+        raise InputError(f"pad_margin must be >= 0, got {pad_margin}")
     image_t, trimap_t, tri = prepare_inputs(image, trimap, info, trimap_thresholds)
+    if dilate_unknown and trimap_t is None:
+        raise InputError("dilate_unknown needs a trimap")
     multiple = info.pad_multiple if info else 32
     mode = info.pad_mode if info else "reflect"
     margin = pad_margin if pad_margin is not None else (info.pad_margin if info else 0)
-    padding = Padding.for_size(image_t.shape[-2], image_t.shape[-1], multiple, margin)
+    min_size = info.min_size if info else 0
+    padding = Padding.for_size(image_t.shape[-2], image_t.shape[-1], multiple, margin, min_size)
 
     if device is None:
         first = next(iter(model.parameters()), None)
@@ -213,14 +321,17 @@ def predict(
     model.eval()
     image_t = padding.apply(image_t, mode).to(device)
     if trimap_t is not None:
-        trimap_t = padding.apply(trimap_t, mode).to(device)
-    output = model(image_t, trimap_t)
-    alpha_t = output["alpha"] if isinstance(output, dict) else output
-    if alpha_t.shape[-2:] != image_t.shape[-2:]:
-        raise ShapeError(
-            f"the model returned alpha of size {tuple(alpha_t.shape[-2:])} for an input of "
-            f"{tuple(image_t.shape[-2:])}"
-        )
+        trimap_t = padding.apply(trimap_t, mode)
+        if dilate_unknown:
+            trimap_t = dilate_unknown_region(trimap_t, dilate_unknown)
+            # keep_known restores the known pixels of the dilated trimap, not the given one.
+            grown = padding.crop(trimap_t)[0, 1].numpy() == 1
+            tri = np.where(grown, np.uint8(128), tri)
+        trimap_t = trimap_t.to(device)
+    if tta:
+        alpha_t = forward_tta(model, image_t, trimap_t)
+    else:
+        alpha_t = _forward_alpha(model, image_t, trimap_t)
     alpha = padding.crop(alpha_t)[0, 0].float().cpu().numpy()
     if keep_known and tri is not None:
         alpha = alpha.copy()

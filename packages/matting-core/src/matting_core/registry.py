@@ -75,6 +75,8 @@ class ModelInfo:
     :param pad_mode: ``torch.nn.functional.pad`` mode used for that padding.
     :param pad_margin: extra padding on every side before rounding up to ``pad_multiple``
         (the official GCA demo pads 32 so that borders see context; 0 pads bottom/right only).
+    :param min_size: inputs are padded up to at least this height and width (a network whose
+        deepest block needs a minimum grid); 0 sets no minimum.
     :param default_weights: bundled weights as a package resource,
         ``"package:relative/path.safetensors"``, or None when there are none.
     :param remap_official: pure function mapping the official release's state-dict key names
@@ -95,6 +97,7 @@ class ModelInfo:
     pad_multiple: int = 32
     pad_mode: str = "reflect"
     pad_margin: int = 0
+    min_size: int = 0
     default_weights: str | None = None
     remap_official: Callable[[dict[str, Tensor]], dict[str, Tensor]] | None = None
     description: str = ""
@@ -117,6 +120,8 @@ class ModelInfo:
             raise PluginError(f"ModelInfo.input_channels must be >= 1, got {self.input_channels}")
         if self.pad_margin < 0:
             raise PluginError(f"ModelInfo.pad_margin must be >= 0, got {self.pad_margin}")
+        if self.min_size < 0:
+            raise PluginError(f"ModelInfo.min_size must be >= 0, got {self.min_size}")
         if self.pad_multiple < 1:
             raise PluginError(f"ModelInfo.pad_multiple must be >= 1, got {self.pad_multiple}")
         if self.pad_mode not in _PAD_MODES:

@@ -1,8 +1,9 @@
 """Validation during training: whole-image inference and the matting metrics.
 
-Each validation image is run whole (no crops): padded to the model's ``pad_multiple`` with
-its ``pad_mode`` (reflection by default) on the right and bottom, as
-:func:`matting_core.inference.predict` does, passed through the recipe's
+Each validation image is run whole (no crops): padded exactly as
+:func:`matting_core.inference.predict` pads it (``pad_margin`` on every side, then bottom/right
+up to the model's ``pad_multiple`` and at least ``min_size``, with its ``pad_mode``,
+reflection by default), passed through the recipe's
 :meth:`~matting_core.training.recipe.TrainingRecipe.predict`, cropped back, clipped to [0, 1]
 and scored with :func:`matting_core.evaluation.score_alpha` (SAD, MSE, Grad, Conn under the
 DIM protocol: the prediction takes the trimap's known values outside the unknown region).
@@ -49,7 +50,8 @@ def validate(
 
     :param generator: the (unwrapped) generator; put in eval mode for the duration.
     :param recipe: supplies :meth:`predict` and the normalisation.
-    :param info: the model's info (``pad_multiple``, ``pad_mode``).
+    :param info: the model's info (``pad_multiple``, ``pad_margin``, ``min_size``,
+        ``pad_mode``).
     :param items: batches of one image each: ``image`` (1, 3, H, W), ``alpha`` and
         ``trimap`` (1, 1, H, W), ``trimap_onehot`` (1, 3, H, W) — a DataLoader with
         ``batch_size=1``.
@@ -70,7 +72,9 @@ def validate(
                 k: v.to(device, non_blocking=True) for k, v in item.items() if isinstance(v, Tensor)
             }
             height, width = batch["image"].shape[-2:]
-            padding = Padding.for_size(height, width, info.pad_multiple)
+            padding = Padding.for_size(
+                height, width, info.pad_multiple, info.pad_margin, info.min_size
+            )
             padded = {
                 k: padding.apply(v, info.pad_mode) if v.dim() == 4 else v for k, v in batch.items()
             }

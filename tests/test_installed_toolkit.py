@@ -25,7 +25,9 @@ def _matting(*args: str) -> subprocess.CompletedProcess:
     [
         ("matting_metrics", ("matting_core", "matting_data", "torch")),
         ("matting_data", ("matting_core", "matting_metrics", "torch")),
-        ("matting_core", ()),
+        ("matting_core", ("matting_gca", "matting_hop")),  # plugins come by entry point
+        ("matting_gca", ("matting_hop",)),  # a paper plugin never imports another
+        ("matting_hop", ("matting_gca",)),
     ],
 )
 def test_dependencies_point_one_way(module, forbidden):
@@ -46,6 +48,14 @@ def test_list_finds_example_plugin_through_its_entry_point():
     models = {row["name"]: row for row in json.loads(result.stdout)["models"]}
     assert models["example-tiny"]["provider"] == "example"
     assert "trimap-baseline" in models
+
+
+def test_list_finds_the_paper_plugins_through_their_entry_points():
+    result = _matting("list", "models", "--json")
+    assert result.returncode == 0, result.stderr
+    providers = {row["name"]: row["provider"] for row in json.loads(result.stdout)["models"]}
+    assert providers["gca"] == providers["gca-small"] == "gca"
+    assert providers["hop"] == providers["hop-all-data"] == "hop"
 
 
 def test_disable_autoload_keeps_only_builtins():

@@ -1,0 +1,17 @@
+"""matting-hop's hook implementations (the module named by the ``matting`` entry point)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from matting_core import hookimpl
+from matting_hop.model import HOP_ALL_DATA_INFO, HOP_INFO, HOPMatting
+
+if TYPE_CHECKING:
+    from matting_core.registry import ModelRegistry
+
+
+@hookimpl
+def matting_register_models(registry: ModelRegistry) -> None:
+    registry.add("hop", HOPMatting, HOP_INFO)
+    registry.add("hop-all-data", HOPMatting, HOP_ALL_DATA_INFO)

@@ -14,7 +14,6 @@ this file's path, because the tests folder is not a package.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,29 +27,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from matting_core import DatasetInfo, LossInfo, ModelInfo, hookimpl
+from matting_core.testing import require_shared
 
 MODEL = "train-tiny"
 DATASET = "gt01-tiny"
 PLUGIN = "matting-training-tests"
-DATA_ENV = "MATTING_SHARED_DATA"
 
 
 def shared_data_dir() -> Path:
-    """``$MATTING_SHARED_DATA``, else ``a/../shared/data`` for the first ancestor ``a`` of this
-    file that has it; fails the test when neither exists."""
-    import pytest
-
-    env = os.environ.get(DATA_ENV)
-    if env:
-        path = Path(env)
-        if path.is_dir():
-            return path
-        pytest.fail(f"{DATA_ENV}={env} is not a folder")
-    for ancestor in Path(__file__).resolve().parents:
-        candidate = ancestor.parent / "shared" / "data"
-        if candidate.is_dir():
-            return candidate
-    pytest.fail(f"shared test data not found: set {DATA_ENV} or put shared/data beside the repo")
+    """``shared/data`` (see :mod:`matting_core.testing`); fails the test when it is missing."""
+    return require_shared("data", must_contain="alphamatting_training_lowres", start=__file__)
 
 
 def gt01_root() -> Path:

@@ -3,58 +3,28 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-FIXTURES_ENV = "MATTING_GCA_FIXTURES"
-SHARED_DATA_ENV = "MATTING_SHARED_DATA"
-_RELATIVE = Path("fixtures") / "gca-official"
-
-
-def _find_fixtures() -> Path | None:
-    env = os.environ.get(FIXTURES_ENV)
-    if env:
-        return Path(env)
-    data = os.environ.get(SHARED_DATA_ENV)
-    if data and (Path(data).parent / _RELATIVE).is_dir():
-        return Path(data).parent / _RELATIVE
-    return _beside_checkout(_RELATIVE)
-
-
-def _beside_checkout(relative: Path) -> Path | None:
-    for ancestor in Path(__file__).resolve().parents:
-        # <ancestor>/../shared/... (checkout beside shared/) or <ancestor>/shared/...
-        for candidate in (ancestor.parent / "shared" / relative, ancestor / "shared" / relative):
-            if candidate.is_dir():
-                return candidate
-    return None
+from matting_core.testing import build_release_checkpoint, require_shared
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The project's real data (``shared/data``, holding ``alphamatting_training_lowres/``)."""
-    env = os.environ.get(SHARED_DATA_ENV)
-    path = Path(env) if env else _beside_checkout(Path("data"))
-    if path is None or not (path / "alphamatting_training_lowres").is_dir():
-        pytest.fail(f"real test data not found: set {SHARED_DATA_ENV} to shared/data")
-    return path
+    return require_shared("data", must_contain="alphamatting_training_lowres", start=__file__)
 
 
 @pytest.fixture(scope="session")
 def gca_fixtures() -> Path:
     """``shared/fixtures/gca-official``: keys.json, make_ckpt.py, the 128x160 parity case."""
-    path = _find_fixtures()
-    if path is None or not (path / "keys.json").is_file():
-        pytest.fail(
-            f"GCA parity fixtures not found (looked at ${FIXTURES_ENV}, beside "
-            f"${SHARED_DATA_ENV}, and for 'shared/fixtures/gca-official' beside an ancestor of "
-            f"{Path(__file__).parent}); set {FIXTURES_ENV} to that folder."
-        )
-    return path
+    return require_shared(
+        "fixtures/gca-official",
+        env="MATTING_GCA_FIXTURES",
+        must_contain="keys.json",
+        start=__file__,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -65,14 +35,6 @@ def official_manifest(gca_fixtures: Path) -> dict:
 @pytest.fixture(scope="session")
 def official_checkpoint(gca_fixtures: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A ~100 MB checkpoint in the official layout, built once per session in a temp dir."""
-    out = tmp_path_factory.mktemp("gca-official") / "gca.pth"
-    subprocess.run(
-        [
-            sys.executable,
-            str(gca_fixtures / "make_ckpt.py"),
-            str(gca_fixtures / "keys.json"),
-            str(out),
-        ],
-        check=True,
+    return build_release_checkpoint(
+        gca_fixtures, tmp_path_factory.mktemp("gca-official") / "gca.pth"
     )
-    return out

@@ -1,0 +1,51 @@
+"""matting_core.testing: where the suites find shared/data and the parity fixtures."""
+
+from __future__ import annotations
+
+import pytest
+
+from matting_core.testing import SHARED_DATA_ENV, find_shared, require_shared
+
+
+@pytest.fixture
+def tree(tmp_path, monkeypatch):
+    """<tmp>/shared/{data,fixtures/x-official} beside <tmp>/repo/packages/p/tests."""
+    monkeypatch.delenv(SHARED_DATA_ENV, raising=False)
+    (tmp_path / "shared" / "data").mkdir(parents=True)
+    (tmp_path / "shared" / "fixtures" / "x-official").mkdir(parents=True)
+    (tmp_path / "shared" / "fixtures" / "x-official" / "keys.json").write_text("{}")
+    tests = tmp_path / "repo" / "packages" / "p" / "tests"
+    tests.mkdir(parents=True)
+    return tmp_path, tests / "conftest.py"
+
+
+def test_found_beside_an_ancestor_of_the_test_file(tree):
+    root, start = tree
+    assert find_shared("data", start=start) == root / "shared" / "data"
+    assert find_shared("fixtures/x-official", start=start) == root / "shared/fixtures/x-official"
+    assert find_shared("fixtures/missing", start=start) is None
+
+
+def test_environment_variables_win(tree, tmp_path_factory, monkeypatch):
+    root, start = tree
+    other = tmp_path_factory.mktemp("elsewhere")
+    (other / "data").mkdir()
+    (other / "fixtures" / "x-official").mkdir(parents=True)
+    monkeypatch.setenv(SHARED_DATA_ENV, str(other / "data"))
+    assert find_shared("data", start=start) == other / "data"
+    assert find_shared("fixtures/x-official", start=start) == other / "fixtures" / "x-official"
+    monkeypatch.setenv("MATTING_X_FIXTURES", str(root / "shared" / "fixtures" / "x-official"))
+    found = find_shared("fixtures/x-official", env="MATTING_X_FIXTURES", start=start)
+    assert found == root / "shared" / "fixtures" / "x-official"
+
+
+def test_require_shared_fails_with_one_sentence(tree):
+    _, start = tree
+    assert require_shared("fixtures/x-official", must_contain="keys.json", start=start)
+    with pytest.raises(pytest.fail.Exception, match="set MATTING_X_FIXTURES to the folder"):
+        require_shared(
+            "fixtures/x-official",
+            must_contain="expected.npz",
+            env="MATTING_X_FIXTURES",
+            start=start,
+        )

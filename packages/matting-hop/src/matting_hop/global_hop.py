@@ -150,10 +150,6 @@ def global_hop_attention(
     return torch.cat(outputs), torch.stack(bests)
 
 
-def _radius(by_distance: Tensor | None) -> int:
-    return 0 if by_distance is None else by_distance.shape[0] - 1
-
-
 def _banded(
     sample: _Sample,
     scale: Tensor | float,
@@ -165,9 +161,10 @@ def _banded(
     """One sample, a band of query rows at a time."""
     h, w = grid
     queries, keys, values, weights, penalty, by_distance = sample
-    radius = _radius(by_distance)
-    rows_y = clipped_distances(h, radius, queries.device)  # (h, h) [query row, key row]
-    cols_x = clipped_distances(w, radius, queries.device)  # (w, w)
+    if by_distance is not None:
+        radius = by_distance.shape[0] - 1
+        rows_y = clipped_distances(h, radius, queries.device)  # (h, h) [query row, key row]
+        cols_x = clipped_distances(w, radius, queries.device)  # (w, w)
 
     def scores(q0: int, q1: int) -> Tensor:
         n = q1 - q0
@@ -209,7 +206,7 @@ def _full(
     scores = scores * scale
     scores.diagonal().add_(penalty.to(scores.dtype))
     if by_distance is not None:
-        radius = _radius(by_distance)
+        radius = by_distance.shape[0] - 1
         table = by_distance.view(-1, h, w)  # (R + 1, query row, query col)
         qy = torch.arange(h, device=scores.device)
         qx = torch.arange(w, device=scores.device)

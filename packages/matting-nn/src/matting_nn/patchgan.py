@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from matting_core.errors import ConfigError
+from matting_nn.errors import BlockConfigError
 
 __all__ = ["PatchGANDiscriminator"]
 
@@ -22,7 +22,9 @@ def _norm(kind: str, channels: int) -> nn.Module:
         return nn.InstanceNorm2d(channels, affine=True)
     if kind == "none":
         return nn.Identity()
-    raise ConfigError(f"adversarial.options.norm: expected batch, instance or none, got {kind!r}")
+    raise BlockConfigError(
+        f"adversarial.options.norm: expected batch, instance or none, got {kind!r}"
+    )
 
 
 class PatchGANDiscriminator(nn.Module):
@@ -47,7 +49,7 @@ class PatchGANDiscriminator(nn.Module):
     ) -> None:
         super().__init__()
         if in_channels < 1 or base_channels < 1 or layers < 1:
-            raise ConfigError(
+            raise BlockConfigError(
                 "adversarial.options: in_channels, base_channels and layers must be >= 1"
             )
         blocks: list[nn.Module] = [

@@ -1,12 +1,12 @@
 """Building blocks shared by several paper plugins (a piece two plugins need lives here once).
 
-- :mod:`~matting_core.layers.spectral_norm`: the GCA/HOP releases' spectral normalisation.
-- :mod:`~matting_core.layers.resnet_unet`: their spectral-normalised ResNet-34 U-Net.
-- :mod:`~matting_core.layers.contextual_attention`: patch-based contextual attention with
+- :mod:`~matting_nn.spectral_norm`: the GCA/HOP releases' spectral normalisation.
+- :mod:`~matting_nn.resnet_unet`: their spectral-normalised ResNet-34 U-Net.
+- :mod:`~matting_nn.contextual_attention`: patch-based contextual attention with
   memory linear in the number of positions (GCA's blocks, HOP's global block).
 """
 
-from matting_core.layers.resnet_unet import (
+from matting_nn.resnet_unet import (
     DecoderBlock,
     EncoderBlock,
     ResNetUNetDecoder,
@@ -17,7 +17,7 @@ from matting_core.layers.resnet_unet import (
     sn_conv3x3,
     sn_deconv4x4,
 )
-from matting_core.layers.spectral_norm import (
+from matting_nn.spectral_norm import (
     SpectralNorm,
     l2_normalize,
     settle_spectral_norms,

@@ -16,6 +16,7 @@ this file's path, because the tests folder is not a package.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -175,27 +176,20 @@ class GT01Layout:
 
 @hookimpl
 def matting_register_models(registry: Any) -> None:
-    registry.add(
-        MODEL,
-        TinyMattingNet,
-        ModelInfo(
-            paper="— (training tests)",
-            needs_trimap=True,
-            input_channels=6,
-            config_class=TinyConfig,
-            pad_multiple=4,
-            description="6-conv encoder-decoder for the training tests",
-        ),
+    info = ModelInfo(
+        paper="— (training tests)",
+        needs_trimap=True,
+        input_channels=6,
+        config_class=TinyConfig,
+        pad_multiple=4,
+        description="6-conv encoder-decoder for the training tests",
     )
+    registry.add(MODEL, TinyMattingNet, info)
     registry.add(
         GAN_MODEL,
         TinyMattingNet,
-        ModelInfo(
-            paper="— (training tests)",
-            needs_trimap=True,
-            input_channels=6,
-            config_class=TinyConfig,
-            pad_multiple=4,
+        dataclasses.replace(
+            info,
             description="train-tiny with a patch discriminator",
             training_recipe=TinyGANRecipe,
         ),

@@ -33,7 +33,6 @@ from collections.abc import Callable, Sequence
 from typing import ClassVar, NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from matting_nn.errors import BlockConfigError
@@ -278,7 +277,9 @@ class ResNet(nn.Module):
         self.conv1 = nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = norm_layer(64)
         self.relu = nn.ReLU(inplace=True)
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        # torchvision's max-pool, also returning where each maximum came from (no parameters,
+        # so the state dict is unchanged)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1, return_indices=True)
         self.layer1 = self._make_layer(64, layers[0])
         self.layer2 = self._make_layer(128, layers[1], stride=2, dilate=dilate[0])
         self.layer3 = self._make_layer(256, layers[2], stride=2, dilate=dilate[1])
@@ -389,7 +390,7 @@ class ResNet(nn.Module):
                 f"{type(self).__name__} expects (B, {self.in_channels}, H, W), got {tuple(x.shape)}"
             )
         stem = self.relu(self.bn1(self.conv1(x)))
-        pooled, indices = F.max_pool2d(stem, 3, 2, 1, return_indices=True)
+        pooled, indices = self.maxpool(stem)
         layer1 = self.layer1(pooled)
         layer2 = self.layer2(layer1)
         layer3 = self.layer3(layer2)

@@ -12,9 +12,10 @@ specific to a model:
 :class:`SupervisedRecipe` works for any registered model whose
 ``forward(image, trimap_onehot) -> {"alpha": (B, 1, H, W)}``, with the loss terms of
 ``[loss]``.  :class:`AdversarialRecipe` adds a discriminator (AlphaGAN, HAttMatting), which
-the plugin's subclass builds; the engine alternates the generator and discriminator updates.  A plugin whose model needs more
-(extra outputs supervised, a different discriminator input) subclasses one of them and names
-it in its ``ModelInfo.training_recipe``; :func:`recipe_for` picks it up.
+the plugin's subclass builds; the engine alternates the generator and discriminator updates.
+A plugin whose model needs more (extra outputs supervised, a different discriminator input)
+subclasses one of them and names it in its ``ModelInfo.training_recipe``; :func:`recipe_for`
+picks it up.
 
 Batches are dicts of tensors on the training device: ``image`` (B, 3, H, W) RGB in [0, 1]
 (the recipe normalises it with the model's mean/std), ``alpha`` (B, 1, H, W), ``trimap``

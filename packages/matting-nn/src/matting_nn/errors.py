@@ -17,8 +17,9 @@ class MattingNNError(ValueError):
 
 
 class BlockConfigError(MattingNNError):
-    """A building block was given an option it cannot take (a channel count < 1, an output
-    stride other than 8, 16 or 32, an unknown norm)."""
+    """A building block was given an option or an input it cannot take (a channel count < 1,
+    an output stride other than 8, 16 or 32, an unknown norm, an input with the wrong number
+    of channels, pool indices that do not fit the map)."""
 
 
 class PretrainedWeightsError(MattingNNError):

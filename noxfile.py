@@ -3,6 +3,8 @@
     nox                 every package's tests (each package alone), integration, lint
     nox -s demo         install everything and run the main job
     nox -s matting-core one package alone, in a fresh venv with only what it declares
+    nox -s matting-nn   the network blocks alone (torch and safetensors; no other package);
+                        the paper plugins' sessions install it because they declare it
     nox -s benchmarks   the speed and memory benchmarks (not part of the tests)
 
 Each package under ``packages/`` gets a session of its own, named after the

@@ -48,8 +48,8 @@ def _visible(block) -> None:
 def child(kind: str, path: str, size: int, chunk: int | None, repeat: int, device: str, out: str):
     import torch
 
-    from matting_core.layers import settle_spectral_norms
     from matting_hop import GlobalHOPBlock, HOPConfig, HOPMatting
+    from matting_nn import settle_spectral_norms
 
     torch.manual_seed(0)
     rate = PATHS[path][0]

@@ -25,7 +25,8 @@ def _matting(*args: str) -> subprocess.CompletedProcess:
     [
         ("matting_metrics", ("matting_core", "matting_data", "torch")),
         ("matting_data", ("matting_core", "matting_metrics", "torch")),
-        ("matting_core", ("matting_gca", "matting_hop")),  # plugins come by entry point
+        ("matting_core", ("matting_gca", "matting_hop", "matting_nn")),  # plugins by entry point
+        ("matting_nn", ("matting_core", "matting_data", "matting_metrics")),
         ("matting_gca", ("matting_hop",)),  # a paper plugin never imports another
         ("matting_hop", ("matting_gca",)),
     ],
@@ -40,6 +41,33 @@ def test_dependencies_point_one_way(module, forbidden):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "", f"{module} imports {result.stdout.strip()}"
+
+
+def test_every_core_module_imports_without_matting_nn():
+    # core never imports the network blocks: no import of matting_nn in its source (lazy
+    # ones in functions included), and with matting_nn made unimportable every module of
+    # core still imports
+    import re
+
+    import matting_core
+
+    source = Path(matting_core.__file__).parent
+    importing = [
+        str(path.relative_to(source))
+        for path in sorted(source.rglob("*.py"))
+        if re.search(r"^\s*(from|import)\s+matting_nn\b", path.read_text("utf-8"), re.M)
+    ]
+    assert importing == [], f"core imports matting_nn in {importing}"
+    code = (
+        "import sys, importlib, pkgutil; sys.modules['matting_nn'] = None; "
+        "import matting_core; "
+        "names = [m.name for m in pkgutil.walk_packages(matting_core.__path__, 'matting_core.') "
+        "if not m.name.endswith('__main__')]; "
+        "[importlib.import_module(n) for n in names]; print(len(names))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) > 20
 
 
 def test_list_finds_example_plugin_through_its_entry_point():

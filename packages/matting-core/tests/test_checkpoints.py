@@ -20,7 +20,7 @@ from matting_core import (
     load_weights,
     save_weights,
 )
-from matting_core.checkpoints import read_sidecar
+from matting_core.checkpoints import read_sidecar, remap_release_keys
 
 
 @dataclass(frozen=True)
@@ -358,3 +358,25 @@ def test_floating_tensors_are_cast_to_model_dtype(tmp_path):
     double = Net().double()
     load_weights(double, path)
     assert double.decoder.weight.dtype == torch.float64
+
+
+def test_remap_release_keys_strips_ddp_casts_counters_and_renames():
+    state = {
+        "module.decoder.gca.W.0.module.weight_bar": torch.zeros(2, 2, 1, 1),
+        "module.decoder.gca.scale": torch.ones(1),
+        "module.encoder.bn1.num_batches_tracked": torch.tensor(3.0),
+        "decoder.conv2.bias": torch.zeros(1),
+    }
+    before = dict(state)
+    out = remap_release_keys(
+        state, [("decoder.gca.W.", "decoder.global_hop.w_out."), ("decoder.gca.", "decoder.g.")]
+    )
+    assert list(out) == [
+        "decoder.global_hop.w_out.0.module.weight_bar",
+        "decoder.g.scale",
+        "encoder.bn1.num_batches_tracked",
+        "decoder.conv2.bias",
+    ]
+    assert out["encoder.bn1.num_batches_tracked"].dtype == torch.int64
+    assert out["decoder.g.scale"] is state["module.decoder.gca.scale"]
+    assert state == before

@@ -12,8 +12,8 @@ import tomllib
 import torch
 import training_support as support
 
-from matting_core.errors import ConfigError, MattingWarning
-from matting_core.training import config_from_dict, load_config, train
+from matting_core.errors import ConfigError, MattingWarning, PluginError
+from matting_core.training import AdversarialRecipe, config_from_dict, load_config, train
 from matting_core.training.config import ScheduleConfig, config_to_dict
 from matting_core.training.logger import read_metrics
 from matting_core.training.optim import build_scheduler, lr_factor
@@ -174,8 +174,9 @@ def test_data_workers_do_not_change_the_data(tmp_path):
 def test_adversarial_training_runs(tmp_path):
     cfg = config(
         run={"steps": 3, "checkpoint_every": 0},
+        model={"name": support.GAN_MODEL},
         loss={"terms": {"mse": 1.0, "ssim": 0.1}},
-        adversarial={"options": {"base_channels": 8, "layers": 2}, "d_steps": 2, "weight": 0.05},
+        adversarial={"options": {"base_channels": 4}, "d_steps": 2, "weight": 0.05},
     )
     result = train(cfg, tmp_path / "gan", progress=False)
     rows = read_metrics(result.run_dir, "train")
@@ -186,6 +187,19 @@ def test_adversarial_training_runs(tmp_path):
     state = torch.load(result.checkpoint, weights_only=True)
     assert set(state["networks"]) == {"generator", "discriminator"}
     assert state["optimizers"]["discriminator"]["state"]  # the discriminator was stepped
+
+
+def test_adversarial_needs_the_plugins_adversarial_recipe(tmp_path):
+    # core builds no discriminator: [adversarial] for a model without an adversarial recipe
+    # is refused before anything runs
+    cfg = config(adversarial={"weight": 0.05})
+    with pytest.raises(ConfigError, match=r"adversarial: model 'train-tiny' trains no discrim"):
+        train(cfg, tmp_path / "plain", progress=False)
+    assert not (tmp_path / "plain").exists()
+    # an adversarial recipe that does not say what its discriminator is
+    cfg = config(model={"name": support.GAN_MODEL}, adversarial={"weight": 0.05})
+    with pytest.raises(PluginError, match="AdversarialRecipe builds no discriminator"):
+        train(cfg, tmp_path / "bare", progress=False, recipe=AdversarialRecipe())
 
 
 def test_amp_is_forced_off_on_cpu(tmp_path):

@@ -5,15 +5,18 @@ this file's path, because the tests folder is not a package.
 
 - :class:`TinyMattingNet`: a 6-conv encoder-decoder with BatchNorm (or GroupNorm, whose
   statistics do not depend on how the batch is split across processes).
+- :class:`TinyGANRecipe`: the adversarial recipe of ``train-tiny-gan`` (the same network), with
+  a 3-conv patch discriminator of its own (core builds no discriminator).
 - :class:`GT01Layout`: the alphamatting.com training image GT01 (image, alpha, Trimap1) from the
   shared data, resized to a few dozen pixels and repeated ``length`` times; a matting-data
   layout, so the engine wraps it in ``MattingDataset`` with the recipe's transforms.
-- :func:`ensure_plugin`: registers ``train-tiny``, the dataset ``gt01-tiny`` and, when the
+- :func:`ensure_plugin`: registers ``train-tiny``, ``train-tiny-gan``, the dataset ``gt01-tiny`` and, when the
   default plugin does not (yet) register them, core's losses.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,8 +31,10 @@ from torch import nn
 
 from matting_core import DatasetInfo, LossInfo, ModelInfo, hookimpl
 from matting_core.testing import require_shared
+from matting_core.training import AdversarialRecipe
 
 MODEL = "train-tiny"
+GAN_MODEL = "train-tiny-gan"
 DATASET = "gt01-tiny"
 PLUGIN = "matting-training-tests"
 
@@ -89,6 +94,21 @@ class TinyMattingNet(nn.Module):
         d2 = self.dec2(torch.cat([F.interpolate(e3, scale_factor=2.0), e2], dim=1))
         d1 = self.dec1(torch.cat([F.interpolate(d2, scale_factor=2.0), e1], dim=1))
         return {"alpha": torch.sigmoid(self.head(d1))}
+
+
+class TinyGANRecipe(AdversarialRecipe):
+    """The default adversarial recipe with a small patch discriminator: 4×4 convolutions with
+    stride 2, 2, 1 (``base_channels``, doubled, then 1 logit per patch) on image ‖ alpha."""
+
+    def build_discriminator(self) -> nn.Module:
+        base = int(self.adv.options.get("base_channels", 8))
+        return nn.Sequential(
+            nn.Conv2d(4, base, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(base, 2 * base, 4, stride=2, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * base, 1, 4, padding=1),
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,16 +176,22 @@ class GT01Layout:
 
 @hookimpl
 def matting_register_models(registry: Any) -> None:
+    info = ModelInfo(
+        paper="— (training tests)",
+        needs_trimap=True,
+        input_channels=6,
+        config_class=TinyConfig,
+        pad_multiple=4,
+        description="6-conv encoder-decoder for the training tests",
+    )
+    registry.add(MODEL, TinyMattingNet, info)
     registry.add(
-        MODEL,
+        GAN_MODEL,
         TinyMattingNet,
-        ModelInfo(
-            paper="— (training tests)",
-            needs_trimap=True,
-            input_channels=6,
-            config_class=TinyConfig,
-            pad_multiple=4,
-            description="6-conv encoder-decoder for the training tests",
+        dataclasses.replace(
+            info,
+            description="train-tiny with a patch discriminator",
+            training_recipe=TinyGANRecipe,
         ),
     )
 

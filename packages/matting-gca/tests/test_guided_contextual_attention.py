@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from matting_core.errors import ShapeError
-from matting_core.layers.contextual_attention import area_scales, source_unknown_mask
 from matting_gca.guided_contextual_attention import (
     GuidedContextualAttention,
     guided_contextual_attention,
 )
+from matting_nn.contextual_attention import area_scales, source_unknown_mask
 
 
 def _naive(guidance: torch.Tensor, alpha: torch.Tensor, unknown: torch.Tensor) -> np.ndarray:

@@ -5,7 +5,7 @@ block, carries the second GCA block (symmetric to the encoder's, at 1/8), and th
 original input reaches the last convolution through its shortcut.  Details from the
 official release (``networks/decoders/resnet_dec.py``, ``res_shortcut_dec.py``,
 ``res_gca_dec.py``; decoder ``res_gca_decoder_22``).  The stages and the output head are the
-decoder GCA shares with HOP Matting (:class:`matting_core.layers.ResNetUNetDecoder`); the order
+decoder GCA shares with HOP Matting (:class:`matting_nn.ResNetUNetDecoder`); the order
 is ``layer1 + fea5``, ``layer2 + fea4``, GCA, ``layer3 + fea3``, ``layer4 + fea2``, output head
 with ``+ fea1``.
 """
@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from matting_core.layers import ResNetUNetDecoder
 from matting_gca.encoder import EncoderFeatures
 from matting_gca.guided_contextual_attention import GuidedContextualAttention
+from matting_nn import ResNetUNetDecoder
 
 __all__ = ["GCADecoder"]
 

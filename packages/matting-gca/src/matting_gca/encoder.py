@@ -7,7 +7,7 @@ convolutions on the RGB image alone, a GCA block at 1/8); the official release
 (``networks/encoders/resnet_enc.py``, ``res_gca_enc.py``; config ``gca-dist.toml``,
 encoder ``resnet_gca_encoder_29``) decides the details, which we follow so its checkpoints
 load with unchanged names.  The stem, stages and shortcut blocks are the backbone GCA shares
-with HOP Matting (:class:`matting_core.layers.ResNetUNetEncoder`); GCA adds:
+with HOP Matting (:class:`matting_nn.ResNetUNetEncoder`); GCA adds:
 
 * the encoder GCA block after ``layer2`` (1/8, 128 channels), whose output (not ``layer2``'s)
   feeds the fourth shortcut block;
@@ -26,8 +26,8 @@ from typing import NamedTuple
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from matting_core.layers import ResNetUNetEncoder, SpectralNorm
 from matting_gca.guided_contextual_attention import GuidedContextualAttention
+from matting_nn import ResNetUNetEncoder, SpectralNorm
 
 __all__ = ["EncoderFeatures", "GCAEncoder"]
 

@@ -24,12 +24,12 @@ The two 1x1 adaptation convolutions (guidance before patch extraction; ``W`` = c
 after propagation) and the residual sum live in :class:`GuidedContextualAttention`.
 
 The patch extraction, masks, scales and the banded softmax/paste are the contextual-attention
-machinery GCA shares with HOP Matting's global block (:mod:`matting_core.layers.contextual_attention`).
+machinery GCA shares with HOP Matting's global block (:mod:`matting_nn.contextual_attention`).
 
 Memory.  A ``(H/8, W/8)`` feature map gives ``L = (H/16) (W/16)`` patches at ``rate=2``, and the
 release builds the full ``L x L`` score matrix -- quadratic in the image area (16 GiB per
 copy at 4096x4096).  Here the queries are processed in bands of whole rows (``chunk`` queries
-at a time, at least one row; :func:`~matting_core.layers.contextual_attention.attend_in_bands`),
+at a time, at least one row; :func:`~matting_nn.contextual_attention.attend_in_bands`),
 so peak memory is ``O(L * chunk)``, linear in the area for a fixed chunk, also in training.
 ``chunk=None`` runs the full matrix, the release's way, as a reference.
 """
@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from matting_core.errors import ShapeError
-from matting_core.layers.contextual_attention import (
+from matting_nn.contextual_attention import (
     SELF_SIMILARITY,
     area_scales,
     attend_in_bands,

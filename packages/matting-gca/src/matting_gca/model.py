@@ -20,9 +20,9 @@ from matting_core import ModelInfo
 from matting_core.checkpoints import remap_release_keys
 from matting_core.errors import ConfigError
 from matting_core.inference import check_model_inputs
-from matting_core.layers import settle_spectral_norms
 from matting_gca.decoder import GCADecoder
 from matting_gca.encoder import GCAEncoder
+from matting_nn import settle_spectral_norms
 
 __all__ = [
     "GCA_INFO",

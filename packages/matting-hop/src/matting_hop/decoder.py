@@ -12,16 +12,16 @@ level (shortcut sum, then HOP block) is the release's (``res_localHOP_posEmb_dec
     x = layer4(x) + fea2;          x = local HOP 3(f^A_1, x)
     alpha = output head(x, fea1)
 
-The stages and the output head are shared with GCA (:class:`matting_core.layers.ResNetUNetDecoder`).
+The stages and the output head are shared with GCA (:class:`matting_nn.ResNetUNetDecoder`).
 """
 
 from __future__ import annotations
 
 from torch import Tensor
 
-from matting_core.layers import ResNetUNetDecoder
 from matting_hop.global_hop import GlobalHOPBlock
 from matting_hop.local_hop import LocalHOPBlock
+from matting_nn import ResNetUNetDecoder
 
 __all__ = ["HOPDecoder"]
 

@@ -6,7 +6,7 @@ layers to extract more low-level information."  The appearance branch "only take
 the input".
 
 * :class:`OpacityEncoder` is the ResNet-34 U-Net encoder HOP shares with GCA
-  (:class:`matting_core.layers.ResNetUNetEncoder`): image + one-hot trimap in, the bottleneck
+  (:class:`matting_nn.ResNetUNetEncoder`): image + one-hot trimap in, the bottleneck
   embedding (1/32) and the five shortcut features out (GCA's encoder without its attention
   block).
 * :class:`AppearanceEncoder` is four stride-2 convolutions on the normalised RGB image, each
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from matting_core.layers import ResNetUNetEncoder, SpectralNorm, scaled_channels
+from matting_nn import ResNetUNetEncoder, SpectralNorm, scaled_channels
 
 __all__ = ["AppearanceEncoder", "OpacityEncoder", "init_encoders"]
 

@@ -43,7 +43,7 @@ rather than an error.
 Memory.  The release builds the whole ``L x L`` score tensor (``L = h w`` grid positions) and
 several positional-score tensors of that size: at rate 1 this grows with the square of the
 image area (about 1 GiB per tensor at 2048 x 2048).  Here the queries are processed in bands
-of whole rows (:func:`~matting_core.layers.contextual_attention.attend_in_bands`) and the
+of whole rows (:func:`~matting_nn.contextual_attention.attend_in_bands`) and the
 positional score of a band is gathered from an ``(R + 1) x L`` table, so peak memory is
 ``O(L * chunk)``, linear in the area; ``chunk=None`` runs the release's full computation as the
 reference.  The result is the same either way.
@@ -57,8 +57,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from matting_core.layers import SpectralNorm
-from matting_core.layers.contextual_attention import (
+from matting_hop.positional_encoding import clipped_distances, sinusoid_table
+from matting_nn import SpectralNorm
+from matting_nn.contextual_attention import (
     SELF_SIMILARITY,
     area_scales,
     attend_in_bands,
@@ -71,7 +72,6 @@ from matting_core.layers.contextual_attention import (
     source_unknown_mask,
     value_patches,
 )
-from matting_hop.positional_encoding import clipped_distances, sinusoid_table
 
 __all__ = ["GlobalHOPBlock", "global_hop_attention"]
 

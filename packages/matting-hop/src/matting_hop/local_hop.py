@@ -29,9 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from matting_core.layers import SpectralNorm
-from matting_core.layers.contextual_attention import NORM_EPS, SELF_SIMILARITY
 from matting_hop.positional_encoding import sinusoid_table, window_distances
+from matting_nn import SpectralNorm
+from matting_nn.contextual_attention import NORM_EPS, SELF_SIMILARITY
 
 __all__ = ["LocalHOPBlock", "local_hop_attention"]
 

@@ -22,9 +22,9 @@ from matting_core import ModelInfo
 from matting_core.checkpoints import remap_release_keys
 from matting_core.errors import ConfigError, ShapeError
 from matting_core.inference import check_model_inputs
-from matting_core.layers import scaled_channels, settle_spectral_norms
 from matting_hop.decoder import HOPDecoder
 from matting_hop.encoder import AppearanceEncoder, OpacityEncoder, init_encoders
+from matting_nn import scaled_channels, settle_spectral_norms
 
 __all__ = [
     "HOP_ALL_DATA_INFO",

@@ -40,7 +40,7 @@ def _version_text() -> str:
     from importlib.metadata import PackageNotFoundError, entry_points, version
 
     parts = []
-    for dist in ("matting-core", "matting-data", "matting-metrics"):
+    for dist in ("matting-core", "matting-data", "matting-metrics", "matting-nn"):
         try:
             parts.append(f"{dist} {version(dist)}")
         except PackageNotFoundError:

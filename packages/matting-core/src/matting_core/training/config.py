@@ -303,8 +303,10 @@ class DistributedConfig:
 class AdversarialConfig:
     """``[adversarial]``: a discriminator trained against the generator (AlphaGAN, HAttMatting).
 
-    :param discriminator: the discriminator the recipe builds (core knows ``patchgan``).
-    :param options: its constructor options (``in_channels``, ``base_channels``, ``layers``).
+    :param discriminator: the discriminator the model's adversarial recipe builds (the
+        papers' is ``patchgan``; which names a recipe knows is up to its plugin).
+    :param options: its constructor options (for ``matting_nn.PatchGANDiscriminator``:
+        ``in_channels``, ``base_channels``, ``n_layers``, ``norm``).
     :param gan_loss: ``gan_bce`` (the papers' log-loss) or ``lsgan``.
     :param weight: weight of the adversarial term in the generator loss
         (HAttMatting λ1 = 0.05).

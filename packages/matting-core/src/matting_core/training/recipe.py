@@ -11,10 +11,11 @@ specific to a model:
 
 :class:`SupervisedRecipe` works for any registered model whose
 ``forward(image, trimap_onehot) -> {"alpha": (B, 1, H, W)}``, with the loss terms of
-``[loss]``.  :class:`AdversarialRecipe` adds a discriminator (AlphaGAN, HAttMatting); the
-engine alternates the generator and discriminator updates.  A plugin whose model needs more
-(extra outputs supervised, a different discriminator input) subclasses one of them and names
-it in its ``ModelInfo.training_recipe``; :func:`recipe_for` picks it up.
+``[loss]``.  :class:`AdversarialRecipe` adds a discriminator (AlphaGAN, HAttMatting), which
+the plugin's subclass builds; the engine alternates the generator and discriminator updates.
+A plugin whose model needs more (extra outputs supervised, a different discriminator input)
+subclasses one of them and names it in its ``ModelInfo.training_recipe``; :func:`recipe_for`
+picks it up.
 
 Batches are dicts of tensors on the training device: ``image`` (B, 3, H, W) RGB in [0, 1]
 (the recipe normalises it with the model's mean/std), ``alpha`` (B, 1, H, W), ``trimap``
@@ -268,7 +269,8 @@ class AdversarialRecipe(SupervisedRecipe):
     generator side of ``adversarial.gan_loss``; the discriminator minimises the other side.
     By default the discriminator judges ``(image, alpha)`` pairs, HAttMatting's ``D(I, A)``;
     AlphaGAN's plugin overrides :meth:`discriminator_input` to feed a composite over a new
-    background plus the trimap.
+    background plus the trimap.  The discriminator itself comes from the plugin's recipe
+    (:meth:`build_discriminator`); core imports no network code.
 
     The engine updates the generator first (the discriminator frozen), then the
     discriminator ``d_steps`` times on the generator's detached outputs.  The engine runs
@@ -292,19 +294,18 @@ class AdversarialRecipe(SupervisedRecipe):
         return nets
 
     def build_discriminator(self) -> nn.Module:
-        """The discriminator of ``[adversarial]`` (core knows ``patchgan``)."""
-        from matting_core.training.discriminators import PatchGANDiscriminator
+        """The discriminator, ``(B, C, H, W) → logits`` of any shape, on the CPU.
 
-        if self.adv.discriminator != "patchgan":
-            raise ConfigError(
-                f"adversarial.discriminator: unknown discriminator {self.adv.discriminator!r}; "
-                "the default recipe knows 'patchgan'"
-            )
-        options = {"in_channels": 4, **self.adv.options}
-        try:
-            return PatchGANDiscriminator(**options)
-        except TypeError as exc:
-            raise ConfigError(f"adversarial.options: {exc}") from None
+        Core builds no networks: each adversarial recipe supplies its own discriminator,
+        usually from ``[adversarial]`` (``discriminator`` names it, ``options`` are its
+        constructor options), e.g. ``matting_nn.PatchGANDiscriminator(**options)``.
+
+        :raises PluginError: the recipe does not override this method.
+        """
+        raise PluginError(
+            f"{type(self).__name__} builds no discriminator: an adversarial recipe must "
+            "override build_discriminator (e.g. with matting_nn.PatchGANDiscriminator)"
+        )
 
     def discriminator_input(self, batch: Batch, alpha: Tensor) -> Tensor:
         """What the discriminator judges for a given alpha: (B, 4, H, W) = image ‖ alpha."""
@@ -332,12 +333,12 @@ class AdversarialRecipe(SupervisedRecipe):
 
 
 def recipe_for(cfg: TrainConfig) -> TrainingRecipe:
-    """The recipe of ``cfg.model.name``: its ``ModelInfo.training_recipe`` if it has one,
-    else :class:`AdversarialRecipe` when the config has ``[adversarial]``, else
+    """The recipe of ``cfg.model.name``: its ``ModelInfo.training_recipe`` if it has one, else
     :class:`SupervisedRecipe`.
 
-    :raises ConfigError: unknown model (``model.name: …``) or ``[adversarial]`` given for a
-        recipe that trains no discriminator.
+    :raises ConfigError: unknown model (``model.name: …``), or ``[adversarial]`` given for a
+        model whose recipe trains no discriminator (core has no discriminator of its own: an
+        adversarial recipe comes from the model's plugin).
     :raises PluginError: ``training_recipe`` does not build a :class:`TrainingRecipe`.
     """
     from matting_core.models import get_model_info
@@ -347,9 +348,7 @@ def recipe_for(cfg: TrainConfig) -> TrainingRecipe:
     except LookupError as exc:
         raise ConfigError(f"model.name: {exc}") from exc
     factory = getattr(info, "training_recipe", None)
-    if factory is None:
-        return AdversarialRecipe() if cfg.adversarial is not None else SupervisedRecipe()
-    recipe = factory()
+    recipe = SupervisedRecipe() if factory is None else factory()
     if not isinstance(recipe, TrainingRecipe):
         raise PluginError(
             f"ModelInfo.training_recipe of model {cfg.model.name!r} built "
@@ -357,6 +356,7 @@ def recipe_for(cfg: TrainConfig) -> TrainingRecipe:
         )
     if cfg.adversarial is not None and not recipe.adversarial:
         raise ConfigError(
-            f"adversarial: model {cfg.model.name!r} trains no discriminator; remove [adversarial]"
+            f"adversarial: model {cfg.model.name!r} trains no discriminator (its plugin gives "
+            "no adversarial training recipe); remove [adversarial]"
         )
     return recipe

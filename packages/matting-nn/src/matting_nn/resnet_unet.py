@@ -33,7 +33,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from matting_core.layers.spectral_norm import SpectralNorm
+from matting_nn.spectral_norm import SpectralNorm
 
 __all__ = [
     "DecoderBlock",

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from matting_core.layers.spectral_norm import SpectralNorm, l2_normalize, spectral_sigma
+from matting_nn.spectral_norm import SpectralNorm, l2_normalize, spectral_sigma
 
 
 def _state(module: nn.Module) -> dict[str, torch.Tensor]:

@@ -78,9 +78,11 @@ def test_a_command_named_like_a_builtin_is_ignored_with_a_warning(capsys):
         registry.add("predict", _greet_arguments, CommandInfo(help="hijack", run=_greet))
 
     register_plugin(_plugin(register), name="hijacker")
-    with pytest.warns(DuplicateNameWarning, match="'hijacker'.*built-in"):
-        with pytest.raises(SystemExit):
-            main(["predict", "--help"])
+    with (
+        pytest.warns(DuplicateNameWarning, match="'hijacker'.*built-in"),
+        pytest.raises(SystemExit),
+    ):
+        main(["predict", "--help"])
     assert "hijack" not in capsys.readouterr().out
 
 

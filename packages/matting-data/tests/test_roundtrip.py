@@ -148,7 +148,7 @@ def test_write_image_argument_checks(tmp_path: Path) -> None:
         md.write_image(tmp_path / "x.gif", np.zeros((2, 2, 3)))
     with pytest.raises(md.UnsupportedImageError, match=r"shape \(2, 2, 5\)"):
         md.write_image(tmp_path / "x.png", np.zeros((2, 2, 5)))
-    with pytest.raises(ValueError, match="alpha channel as .jpg"):
+    with pytest.raises(ValueError, match=r"alpha channel as \.jpg"):
         md.write_image(tmp_path / "x.jpg", np.zeros((2, 2, 4)))
     with pytest.raises(ValueError, match="extension"):
         md.encode_image(np.zeros((2, 2, 3)), ".gif")

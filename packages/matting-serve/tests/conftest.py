@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -143,4 +142,3 @@ def test_models():
     yield GATE
     GATE.set()
     reset_plugins()
-

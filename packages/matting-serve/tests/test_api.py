@@ -57,7 +57,9 @@ def _finish(client: TestClient, job: dict, timeout: float = 120) -> dict:
 def cli_alpha(case, tmp_path_factory) -> bytes:
     """What ``matting predict --model gca IMAGE TRIMAP -o ALPHA.png`` writes."""
     out = tmp_path_factory.mktemp("cli") / "alpha.png"
-    assert main(["predict", "--model", "gca", str(case.image), str(case.trimap), "-o", str(out)]) == 0
+    assert (
+        main(["predict", "--model", "gca", str(case.image), str(case.trimap), "-o", str(out)]) == 0
+    )
     return out.read_bytes()
 
 
@@ -151,9 +153,7 @@ def test_a_large_photo_is_painted_on_a_preview_and_matted_at_full_size(case, tmp
         assert max(size) == 200 and size == (round(case.height / 2), 200)
         assert _decode(small_previews.get(photo["preview"]["url"]).content).shape[:2] == size
 
-        painted = cv2.resize(
-            read_trimap(case.trimap), size[::-1], interpolation=cv2.INTER_NEAREST
-        )
+        painted = cv2.resize(read_trimap(case.trimap), size[::-1], interpolation=cv2.INTER_NEAREST)
         painted_png = cv2.imencode(".png", painted)[1].tobytes()
         job = small_previews.post(
             "/jobs",
@@ -208,9 +208,7 @@ def test_predictions_run_off_the_event_loop_with_progress_and_a_queue(client, ca
         np.testing.assert_array_equal(alpha, (read_trimap(case.trimap) == 255) * 255)
 
 
-def test_a_trimap_free_model_needs_no_trimap_and_makes_automatic_trimaps(
-    client, case, test_models
-):
+def test_a_trimap_free_model_needs_no_trimap_and_makes_automatic_trimaps(client, case, test_models):
     assert client.get("/models").json()["trimap_free"] == ["test-luminance"]
     photo = {"image": (case.image.name, case.image.read_bytes(), "image/png")}
     response = client.post("/predict", files=photo, data={"model": "test-luminance"})
@@ -353,9 +351,13 @@ def test_uploads_over_the_size_limit_are_413(case):
         # Without a Content-Length header the limit applies while the body streams in.
         boundary = "matting-test-boundary"
         multipart = (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="image"; '
-            f'filename="big.png"\r\nContent-Type: image/png\r\n\r\n'
-        ).encode() + body + f"\r\n--{boundary}--\r\n".encode()
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="image"; '
+                f'filename="big.png"\r\nContent-Type: image/png\r\n\r\n'
+            ).encode()
+            + body
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
         chunks = (multipart[i : i + 16384] for i in range(0, len(multipart), 16384))
         streamed = limited.post(
             "/images",

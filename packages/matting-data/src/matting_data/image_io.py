@@ -236,7 +236,9 @@ def encode_image(rgb: np.ndarray, ext: str = ".png", *, bit_depth: int = 8) -> b
     """
     ext = ext.lower()
     if ext not in WRITE_EXTENSIONS:
-        raise ValueError(f"cannot encode as {ext!r}: the extension must be one of {WRITE_EXTENSIONS}.")
+        raise ValueError(
+            f"cannot encode as {ext!r}: the extension must be one of {WRITE_EXTENSIONS}."
+        )
     return _encode_image(rgb, ext, bit_depth, "image")
 
 

@@ -64,7 +64,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     photos = PhotoStore(keep=settings.kept_images)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # noqa: ANN202
+    async def lifespan(app: FastAPI):
         yield
         queue.shutdown()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -99,7 +99,9 @@ class Models:
         return self._device
 
     @contextmanager
-    def progress(self, name: str, loaded: LoadedModel, report: Callable[[float], None]) -> Iterator[None]:
+    def progress(
+        self, name: str, loaded: LoadedModel, report: Callable[[float], None]
+    ) -> Iterator[None]:
         """Report the fraction of a forward pass done, counted in module calls.
 
         The first run of a model estimates the total as its number of modules; later runs

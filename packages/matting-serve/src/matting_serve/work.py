@@ -26,9 +26,7 @@ def _predict(job: Job, models: Models, image: np.ndarray, trimap: np.ndarray | N
     if loaded.info.needs_trimap and trimap is None:
         raise InputError(f"model {job.model!r} needs a trimap: paint one or send one")
     job.report(f"running {job.model}", 0.0)
-    with models.progress(
-        job.model, loaded, lambda done: job.report(f"running {job.model}", done)
-    ):
+    with models.progress(job.model, loaded, lambda done: job.report(f"running {job.model}", done)):
         return predict(
             loaded.model,
             image,

@@ -67,6 +67,16 @@ def _local_closure(name: str) -> list[str]:
     return ordered
 
 
+def _local_test_packages(name: str) -> list[str]:
+    """Project packages named in ``name``'s ``test`` extra (matting-serve's tests run GCA)."""
+    extras = _pyproject(PACKAGES[name])["project"].get("optional-dependencies", {})
+    return [
+        dependency
+        for requirement in extras.get("test", [])
+        if (dependency := _requirement_name(requirement)) in PACKAGES
+    ]
+
+
 def _needs_torch(names: list[str]) -> bool:
     return any(
         _requirement_name(r) == "torch"
@@ -86,11 +96,13 @@ def _install(session: nox.Session, names: list[str], extra_paths: tuple[Path, ..
     session.install(*paths)
 
 
+#: Passed through to the tests when set: where the shared data is, and whether a missing
+#: browser fails matting-serve's browser tests instead of skipping them (.ci/run sets it).
+PASSED_ENV = ("MATTING_SHARED_DATA", "MATTING_REQUIRE_BROWSER")
+
+
 def _shared_env() -> dict[str, str]:
-    env = {}
-    if "MATTING_SHARED_DATA" in os.environ:
-        env["MATTING_SHARED_DATA"] = os.environ["MATTING_SHARED_DATA"]
-    return env
+    return {name: os.environ[name] for name in PASSED_ENV if name in os.environ}
 
 
 def _make_package_session(name: str) -> None:
@@ -98,6 +110,8 @@ def _make_package_session(name: str) -> None:
 
     def package_tests(session: nox.Session) -> None:
         closure = _local_closure(name)
+        for tested_with in _local_test_packages(name):
+            closure += [n for n in _local_closure(tested_with) if n not in closure]
         extra = (EXAMPLE_PLUGIN,) if name == "matting-core" else ()
         _install(session, closure, extra)
         session.install(f"{package_dir}[test]")

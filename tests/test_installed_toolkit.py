@@ -25,10 +25,11 @@ def _matting(*args: str) -> subprocess.CompletedProcess:
     [
         ("matting_metrics", ("matting_core", "matting_data", "torch")),
         ("matting_data", ("matting_core", "matting_metrics", "torch")),
-        ("matting_core", ("matting_gca", "matting_hop", "matting_nn")),  # plugins by entry point
+        ("matting_core", ("matting_gca", "matting_hop", "matting_nn", "matting_serve")),
         ("matting_nn", ("matting_core", "matting_data", "matting_metrics")),
-        ("matting_gca", ("matting_hop",)),  # a paper plugin never imports another
-        ("matting_hop", ("matting_gca",)),
+        ("matting_gca", ("matting_hop", "matting_serve")),  # a plugin never imports another
+        ("matting_hop", ("matting_gca", "matting_serve")),
+        ("matting_serve", ("matting_gca", "matting_hop")),
     ],
 )
 def test_dependencies_point_one_way(module, forbidden):
@@ -130,3 +131,13 @@ def test_bad_input_is_one_sentence_exit_2(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_serve_comes_from_its_plugin_through_the_command_hook():
+    plugins = _matting("plugins")
+    assert plugins.returncode == 0, plugins.stderr
+    assert "matting_serve.plugin" in plugins.stdout
+    assert "hooks: matting_register_commands" in plugins.stdout
+    help_text = _matting("--help")
+    assert help_text.returncode == 0 and "serve" in help_text.stdout
+    assert _matting("serve", "--help").returncode == 0

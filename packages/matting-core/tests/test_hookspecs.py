@@ -41,6 +41,7 @@ def _hooks_doc() -> str:
 
 def test_the_hooks_are_the_registration_hooks():
     assert sorted(f.__name__ for f in _hookspecs()) == [
+        "matting_register_commands",
         "matting_register_datasets",
         "matting_register_losses",
         "matting_register_models",

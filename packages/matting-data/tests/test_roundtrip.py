@@ -146,5 +146,29 @@ def test_write_image_argument_checks(tmp_path: Path) -> None:
         md.write_image(tmp_path / "x.jpg", np.zeros((2, 2, 3)), bit_depth=16)
     with pytest.raises(ValueError, match="extension"):
         md.write_image(tmp_path / "x.gif", np.zeros((2, 2, 3)))
-    with pytest.raises(md.UnsupportedImageError, match=r"shape \(2, 2, 4\)"):
-        md.write_image(tmp_path / "x.png", np.zeros((2, 2, 4)))
+    with pytest.raises(md.UnsupportedImageError, match=r"shape \(2, 2, 5\)"):
+        md.write_image(tmp_path / "x.png", np.zeros((2, 2, 5)))
+    with pytest.raises(ValueError, match=r"alpha channel as \.jpg"):
+        md.write_image(tmp_path / "x.jpg", np.zeros((2, 2, 4)))
+    with pytest.raises(ValueError, match="extension"):
+        md.encode_image(np.zeros((2, 2, 3)), ".gif")
+
+
+def test_encoders_give_the_bytes_the_writers_write(tmp_path: Path, real_alpha: np.ndarray) -> None:
+    for bit_depth in (8, 16):
+        written = md.write_alpha(tmp_path / f"a{bit_depth}.png", real_alpha, bit_depth=bit_depth)
+        assert md.encode_alpha(real_alpha, bit_depth=bit_depth) == written.read_bytes()
+    rgb = np.dstack([real_alpha, 1 - real_alpha, real_alpha * 0.5])
+    for ext in (".png", ".jpg", ".webp"):
+        written = md.write_image(tmp_path / f"x{ext}", rgb)
+        assert md.encode_image(rgb, ext) == written.read_bytes()
+
+
+def test_rgba_png_round_trip_keeps_channel_order(tmp_path: Path) -> None:
+    rgba = np.random.default_rng(2).integers(0, 256, (7, 11, 4), dtype=np.uint8)
+    for bit_depth in (8, 16):
+        path = md.write_image(tmp_path / f"cutout{bit_depth}.png", rgba, bit_depth=bit_depth)
+        raw = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
+        assert raw.shape == (7, 11, 4)
+        scale = 1 if bit_depth == 8 else 257
+        np.testing.assert_array_equal(raw[:, :, [2, 1, 0, 3]], rgba.astype(raw.dtype) * scale)

@@ -39,12 +39,13 @@ from matting_core.models import (
     list_losses,
     list_models,
 )
-from matting_core.registry import DatasetInfo, LossInfo, ModelInfo
+from matting_core.registry import CommandInfo, DatasetInfo, LossInfo, ModelInfo
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CheckpointError",
+    "CommandInfo",
     "ConfigError",
     "DatasetInfo",
     "DuplicateNameWarning",

@@ -20,7 +20,12 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from matting_core.registry import DatasetRegistry, LossRegistry, ModelRegistry
+    from matting_core.registry import (
+        CommandRegistry,
+        DatasetRegistry,
+        LossRegistry,
+        ModelRegistry,
+    )
 
 #: The project name of matting's hooks; plugins use :data:`hookimpl`, not this.
 PROJECT_NAME = "matting"
@@ -157,5 +162,61 @@ def matting_register_datasets(registry: DatasetRegistry) -> None:
                 "my-set",
                 MyDataset,
                 DatasetInfo(description="My photos", layout="image/*.png, alpha/*.png"),
+            )
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def matting_register_commands(registry: CommandRegistry) -> None:
+    """Register the plugin's subcommands of the ``matting`` command line.
+
+    Called once per process, when the ``matting`` command builds its parser, with the command
+    registry.  Call ``registry.add(name, add_arguments, info)`` once per subcommand:
+
+    - ``name``: the subcommand, lowercase letters, digits, ``-`` and ``_`` (``serve``).  A
+      name of one of core's own commands (``predict``, ``train``…) is ignored with a
+      ``DuplicateNameWarning`` naming the plugin.
+    - ``add_arguments``: ``add_arguments(parser)`` adds the subcommand's options to an
+      ``argparse.ArgumentParser``; keep it free of heavy imports, ``matting --help`` runs it.
+    - ``info``: a ``matting_core.CommandInfo`` (``help``: one line for ``matting --help``;
+      ``run``: ``run(args) -> int``, called with the parsed ``argparse.Namespace`` and
+      returning the exit code; ``description``: the text of ``matting NAME --help``).
+
+    ``run`` gets core's error handling: a ``MattingError``, ``DataError`` or
+    ``MetricInputError`` it raises is printed as one sentence with exit code 2.  Import the
+    heavy dependencies (a web framework, torch) inside ``run``.
+
+    :param registry: the command registry; only its ``add`` method is meant for plugins.
+    :returns: None.  Register through ``registry.add``; a return value is ignored.
+
+    If the hook or ``add_arguments`` raises, one ``PluginLoadWarning`` names the plugin, the
+    command is left out and every other command works.
+
+    Example::
+
+        from matting_core import CommandInfo, hookimpl
+
+
+        def add_arguments(parser):
+            parser.add_argument("--port", type=int, default=8000)
+
+
+        def run(args):
+            from my_plugin.server import serve
+
+            return serve(port=args.port)
+
+
+        @hookimpl
+        def matting_register_commands(registry):
+            registry.add(
+                "serve",
+                add_arguments,
+                CommandInfo(help="mat photos by hand in a local web page", run=run),
             )
     """

@@ -30,13 +30,20 @@ import pluggy
 
 from matting_core import hookspecs
 from matting_core.errors import PluginError, PluginLoadWarning
-from matting_core.registry import DatasetRegistry, LossRegistry, ModelRegistry, Registry
+from matting_core.registry import (
+    CommandRegistry,
+    DatasetRegistry,
+    LossRegistry,
+    ModelRegistry,
+    Registry,
+)
 
 __all__ = [
     "DEFAULT_PLUGINS",
     "DISABLE_AUTOLOAD_ENV",
     "ENTRY_POINT_GROUP",
     "PluginDescription",
+    "command_registry",
     "dataset_registry",
     "get_plugin_manager",
     "list_plugins",
@@ -58,6 +65,7 @@ _REGISTRY_HOOKS: dict[str, type[Registry[Any]]] = {
     "matting_register_models": ModelRegistry,
     "matting_register_losses": LossRegistry,
     "matting_register_datasets": DatasetRegistry,
+    "matting_register_commands": CommandRegistry,
 }
 
 
@@ -124,6 +132,11 @@ def loss_registry() -> LossRegistry:
 def dataset_registry() -> DatasetRegistry:
     """The dataset registry, filled by every plugin's ``matting_register_datasets``."""
     return _registry("matting_register_datasets", DatasetRegistry)
+
+
+def command_registry() -> CommandRegistry:
+    """The registry of plugin subcommands, filled by every ``matting_register_commands``."""
+    return _registry("matting_register_commands", CommandRegistry)
 
 
 def list_plugins() -> list[PluginDescription]:

@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from torch import Tensor, nn
 
 __all__ = [
+    "CommandInfo",
+    "CommandRegistry",
     "DatasetInfo",
     "DatasetRegistry",
     "LossInfo",
@@ -190,6 +192,25 @@ class DatasetInfo:
 
     description: str
     layout: str = ""
+
+
+@dataclass(frozen=True)
+class CommandInfo:
+    """What the ``matting`` command line needs to offer a plugin's subcommand.
+
+    :param help: one line shown by ``matting --help``.
+    :param run: ``run(args) -> int``: does the work with the parsed ``argparse.Namespace``
+        and returns the exit code.
+    :param description: the text of ``matting NAME --help``; ``help`` when empty.
+    """
+
+    help: str
+    run: Callable[[Any], int]
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not callable(self.run):
+            raise PluginError("CommandInfo.run must be callable")
 
 
 InfoT = TypeVar("InfoT")
@@ -371,4 +392,17 @@ class DatasetRegistry(Registry[DatasetInfo]):
 
     def add(self, name: str, factory: Callable[..., Any], info: DatasetInfo) -> None:
         """Register a dataset: ``factory(root, **options)`` builds it."""
+        super().add(name, factory, info)
+
+
+class CommandRegistry(Registry[CommandInfo]):
+    """Registry of ``matting`` subcommands.  ``factory(parser)`` adds the command's options to
+    an ``argparse.ArgumentParser``; see ``matting_register_commands``."""
+
+    kind = "command"
+    kinds = "commands"
+    info_type = CommandInfo
+
+    def add(self, name: str, factory: Callable[[Any], None], info: CommandInfo) -> None:
+        """Register a command: ``factory(parser)`` adds its options, ``info.run(args)`` runs it."""
         super().add(name, factory, info)

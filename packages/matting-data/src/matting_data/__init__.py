@@ -59,6 +59,8 @@ from matting_data.foreground_estimation import estimate_foreground, estimate_for
 from matting_data.image_header import ImageHeader, read_image_header
 from matting_data.image_io import (
     WRITE_EXTENSIONS,
+    encode_alpha,
+    encode_image,
     read_alpha,
     read_image,
     read_trimap,
@@ -133,6 +135,8 @@ __all__ = [
     "check_same_size",
     "composite",
     "composite_over",
+    "encode_alpha",
+    "encode_image",
     "estimate_foreground",
     "estimate_foreground_blur_fusion",
     "gca_pipeline",

@@ -33,6 +33,8 @@ from matting_data.trimap import normalize_trimap
 
 __all__ = [
     "WRITE_EXTENSIONS",
+    "encode_alpha",
+    "encode_image",
     "read_alpha",
     "read_image",
     "read_trimap",
@@ -45,6 +47,7 @@ PathLike = str | os.PathLike[str]
 #: Extensions :func:`write_image` can write (lower case). 16-bit needs PNG or TIFF.
 WRITE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _SIXTEEN_BIT_EXTENSIONS = (".png", ".tif", ".tiff")
+_ALPHA_CHANNEL_EXTENSIONS = (".png", ".tif", ".tiff", ".webp")
 
 
 def read_image(path: PathLike, *, max_pixels: int | None = None) -> np.ndarray:
@@ -181,25 +184,26 @@ def write_alpha(path: PathLike, alpha: np.ndarray, *, bit_depth: int = 8) -> Pat
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise ValueError(f"write_alpha writes PNG files, but {path} does not end in .png.")
-    _check_bit_depth(bit_depth)
-    alpha = np.asarray(alpha)
-    source = f"alpha for {path}"
-    if alpha.ndim == 3 and alpha.shape[2] == 1:
-        alpha = alpha[:, :, 0]
-    if alpha.ndim != 2:
-        raise UnsupportedImageError(f"{source} has shape {alpha.shape}, but (H, W) is expected.")
-    levels = _to_levels(alpha, bit_depth, source)
-    return atomic_write_bytes(path, _encode(levels, ".png", source))
+    return atomic_write_bytes(path, _encode_alpha(alpha, bit_depth, f"alpha for {path}"))
+
+
+def encode_alpha(alpha: np.ndarray, *, bit_depth: int = 8) -> bytes:
+    """The bytes :func:`write_alpha` writes: an 8- or 16-bit grayscale PNG, in memory.
+
+    Args and errors as for :func:`write_alpha` (no path).
+    """
+    return _encode_alpha(alpha, bit_depth, "alpha")
 
 
 def write_image(path: PathLike, rgb: np.ndarray, *, bit_depth: int = 8) -> Path:
-    """Write an RGB (or grayscale) image atomically; the format follows the extension.
+    """Write an RGB, RGBA or grayscale image atomically; the format follows the extension.
 
     Args:
         path: destination with one of :data:`WRITE_EXTENSIONS`; parent directories are
             created. JPEG is written at OpenCV's default quality (95), WebP losslessly.
-        rgb: (H, W, 3) RGB or (H, W) grayscale; float (clipped to [0, 1]; NaN/inf is an
-            error), uint8, uint16 or bool, converted like :func:`write_alpha`.
+        rgb: (H, W, 3) RGB, (H, W, 4) RGBA (``.png``, ``.tif``, ``.tiff``, ``.webp`` only) or
+            (H, W) grayscale; float (clipped to [0, 1]; NaN/inf is an error), uint8, uint16
+            or bool, converted like :func:`write_alpha`.
         bit_depth: 8, or 16 for ``.png``/``.tif``/``.tiff``.
 
     Returns:
@@ -210,25 +214,66 @@ def write_image(path: PathLike, rgb: np.ndarray, *, bit_depth: int = 8) -> Path:
         DataError: non-finite float values. UnsupportedImageError: bad shape or dtype.
     """
     path = Path(path)
-    ext = path.suffix.lower()
-    if ext not in WRITE_EXTENSIONS:
+    if path.suffix.lower() not in WRITE_EXTENSIONS:
         raise ValueError(f"cannot write {path}: extension must be one of {WRITE_EXTENSIONS}.")
-    _check_bit_depth(bit_depth)
-    if bit_depth == 16 and ext not in _SIXTEEN_BIT_EXTENSIONS:
-        raise ValueError(f"cannot write {path} with 16 bits: use .png, .tif or .tiff.")
-    rgb = np.asarray(rgb)
-    source = f"image for {path}"
-    if not (rgb.ndim == 2 or (rgb.ndim == 3 and rgb.shape[2] == 3)):
-        raise UnsupportedImageError(
-            f"{source} has shape {rgb.shape}, but (H, W, 3) or (H, W) is expected."
+    data = _encode_image(rgb, path.suffix.lower(), bit_depth, f"image for {path}")
+    return atomic_write_bytes(path, data)
+
+
+def encode_image(rgb: np.ndarray, ext: str = ".png", *, bit_depth: int = 8) -> bytes:
+    """The bytes :func:`write_image` writes for a file ending in ``ext``, in memory.
+
+    Args:
+        rgb: (H, W, 3) RGB, (H, W, 4) RGBA (``.png``, ``.tif``, ``.tiff``, ``.webp``: e.g. a
+            cut-out whose colour channels are the estimated foreground) or (H, W) grayscale;
+            dtypes as for :func:`write_image`.
+        ext: one of :data:`WRITE_EXTENSIONS`, with its dot.
+        bit_depth: 8, or 16 for ``.png``/``.tif``/``.tiff``.
+
+    Raises:
+        ValueError: bad ``bit_depth`` or extension.
+        DataError: non-finite float values. UnsupportedImageError: bad shape or dtype.
+    """
+    ext = ext.lower()
+    if ext not in WRITE_EXTENSIONS:
+        raise ValueError(
+            f"cannot encode as {ext!r}: the extension must be one of {WRITE_EXTENSIONS}."
         )
-    levels = _to_levels(rgb, bit_depth, source)
-    if levels.ndim == 3:
-        levels = np.ascontiguousarray(levels[:, :, ::-1])  # RGB -> BGR for OpenCV
-    return atomic_write_bytes(path, _encode(levels, ext, source))
+    return _encode_image(rgb, ext, bit_depth, "image")
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _encode_alpha(alpha: np.ndarray, bit_depth: int, source: str) -> bytes:
+    _check_bit_depth(bit_depth)
+    alpha = np.asarray(alpha)
+    if alpha.ndim == 3 and alpha.shape[2] == 1:
+        alpha = alpha[:, :, 0]
+    if alpha.ndim != 2:
+        raise UnsupportedImageError(f"{source} has shape {alpha.shape}, but (H, W) is expected.")
+    return _encode(_to_levels(alpha, bit_depth, source), ".png", source)
+
+
+def _encode_image(rgb: np.ndarray, ext: str, bit_depth: int, source: str) -> bytes:
+    _check_bit_depth(bit_depth)
+    if bit_depth == 16 and ext not in _SIXTEEN_BIT_EXTENSIONS:
+        raise ValueError(f"cannot write {source} with 16 bits: use .png, .tif or .tiff.")
+    rgb = np.asarray(rgb)
+    channels = rgb.shape[2] if rgb.ndim == 3 else None
+    if channels == 4 and ext not in _ALPHA_CHANNEL_EXTENSIONS:
+        raise ValueError(
+            f"cannot write {source} with an alpha channel as {ext}: use .png, .tif, .tiff or .webp."
+        )
+    if not (rgb.ndim == 2 or channels in (3, 4)):
+        raise UnsupportedImageError(
+            f"{source} has shape {rgb.shape}, but (H, W, 3), (H, W, 4) or (H, W) is expected."
+        )
+    levels = _to_levels(rgb, bit_depth, source)
+    if levels.ndim == 3:  # RGB(A) -> BGR(A) for OpenCV
+        order = [2, 1, 0, 3][: levels.shape[2]]
+        levels = np.ascontiguousarray(levels[:, :, order])
+    return _encode(levels, ext, source)
 
 
 def _to_unit_float(array: np.ndarray, scale: float) -> np.ndarray:

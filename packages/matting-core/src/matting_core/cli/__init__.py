@@ -2,8 +2,10 @@
 
 One module per subcommand; each defines ``add_parser(subparsers)`` and
 ``run(args) -> int`` and imports its heavy dependencies (torch, cv2) inside
-``run`` so that ``matting --help`` stays fast. Every user-caused error is caught
-here, in one place, and printed as one sentence with exit code 2.
+``run`` so that ``matting --help`` stays fast. Plugins add subcommands of their own
+through the ``matting_register_commands`` hook (core never imports them). Every
+user-caused error is caught here, in one place, and printed as one sentence with exit
+code 2.
 """
 
 from __future__ import annotations
@@ -68,7 +70,45 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         module = importlib.import_module(f"matting_core.cli.{name}")
         module.add_parser(subparsers)
+    _add_plugin_commands(subparsers)
     return parser
+
+
+def _add_plugin_commands(subparsers: argparse._SubParsersAction) -> None:
+    """The subcommands plugins register through ``matting_register_commands``."""
+    from matting_core.errors import DuplicateNameWarning, PluginLoadWarning
+    from matting_core.plugins import command_registry
+
+    registry = command_registry()
+    for name in registry.names():
+        entry = registry.get(name)
+        if name in COMMANDS:
+            warnings.warn(
+                f"command {name!r} from plugin {entry.provider!r} is ignored: "
+                f"'matting {name}' is a built-in command",
+                DuplicateNameWarning,
+                stacklevel=2,
+            )
+            continue
+        # The plugin fills a parent parser first, so a failure leaves no half-built command.
+        options = argparse.ArgumentParser(add_help=False)
+        try:
+            entry.factory(options)
+        except Exception as exc:
+            warnings.warn(
+                f"command {name!r} from plugin {entry.provider!r} is left out: its "
+                f"add_arguments raised {type(exc).__name__}: {exc}",
+                PluginLoadWarning,
+                stacklevel=2,
+            )
+            continue
+        parser = subparsers.add_parser(
+            name,
+            parents=[options],
+            help=entry.info.help,
+            description=entry.info.description or entry.info.help,
+        )
+        parser.set_defaults(run=entry.info.run)
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
@@ -77,13 +117,16 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``matting`` console script; returns the exit code."""
+    # (not list(argv): the subcommand module `list` shadows the builtin in this package)
+    argv = sys.argv[1:] if argv is None else [*argv]
+    # Before the parser is built: loading the plugins' commands may already warn.
+    if "--verbose" not in argv:
+        warnings.formatwarning = _one_line_warning  # type: ignore[assignment]
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    if not args.verbose:
-        warnings.formatwarning = _one_line_warning  # type: ignore[assignment]
 
     from matting_core.errors import USER_ERRORS
 

@@ -41,14 +41,14 @@ def atomic_write_many(files: Sequence[tuple[str | os.PathLike[str], bytes]]) -> 
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
         if isinstance(exc, OSError):
-            raise naming_target(exc, target) from exc
+            raise _naming_target(exc, target) from exc
         raise
     for directory in {target.parent for _, target in staged}:
         _fsync_directory(directory)
     return [target for _, target in staged]
 
 
-def naming_target(exc: OSError, target: Path) -> OSError:
+def _naming_target(exc: OSError, target: Path) -> OSError:
     """The same error (same type and errno) naming ``target`` instead of a temporary file."""
     if exc.errno is None:
         return exc

@@ -327,8 +327,9 @@ def predict(
         tta: average the 8 rotations and flips of :func:`forward_tta` (the official HOP
             demo's test-time augmentation; 8 forwards instead of one).
         dilate_unknown: after padding, grow the trimap's unknown region with an ellipse of
-            this many pixels (at most :data:`MAX_DILATE_UNKNOWN`) (:func:`dilate_unknown_region`; the official GCA/HOP demos'
-            ``--dilate_unknown``, which use 11); 0 leaves the trimap as it is.
+            this many pixels, at most :data:`MAX_DILATE_UNKNOWN`
+            (:func:`dilate_unknown_region`; the official GCA/HOP demos' ``--dilate_unknown``,
+            which use 11); 0 leaves the trimap as it is.
 
     Returns:
         (H, W) float32 alpha in [0, 1].

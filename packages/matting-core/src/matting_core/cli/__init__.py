@@ -11,6 +11,7 @@ typed errors, argument errors (argparse's, one line too), file-system errors
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -104,8 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         # Nothing more can reach the reader; point stdout at /dev/null so that the
         # interpreter's own flush at exit does not fail a second time.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        with contextlib.suppress(OSError, ValueError):  # ValueError: no descriptor (tests)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return _error(args.command, "the output pipe was closed before everything was written")
     except OSError as exc:
         if args.verbose:

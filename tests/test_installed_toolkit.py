@@ -141,3 +141,38 @@ def test_serve_comes_from_its_plugin_through_the_command_hook():
     help_text = _matting("--help")
     assert help_text.returncode == 0 and "serve" in help_text.stdout
     assert _matting("serve", "--help").returncode == 0
+
+
+def test_a_closed_output_pipe_is_one_sentence():
+    """``matting list | head -c1``: the reader is gone before the listing is written."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [shutil.which("matting"), "list"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "output pipe was closed" in result.stderr
+
+
+def test_an_image_format_the_toolkit_does_not_read_is_refused(tmp_path):
+    """A Radiance HDR named .png: OpenCV would decode it, unchecked, whatever its size."""
+    root = Path(_matting("samples", "--path").stdout.strip())
+    image = tmp_path / "photo.png"
+    image.write_bytes(b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 2 +X 2\n" + bytes(16))
+    out = tmp_path / "alpha.png"
+    result = _matting(
+        "predict", "--model", "trimap-baseline", str(image), str(root / "trimap" / "GT17.png"),
+        "-o", str(out),
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "is a Radiance HDR file" in result.stderr
+    assert not out.exists()

@@ -380,3 +380,57 @@ def test_remap_release_keys_strips_ddp_casts_counters_and_renames():
     assert out["encoder.bn1.num_batches_tracked"].dtype == torch.int64
     assert out["decoder.g.scale"] is state["module.decoder.gca.scale"]
     assert state == before
+
+
+# --------------------------------------------------------------------------------------------
+# Weights of the wrong kind, and reproducible files
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int64, torch.bool, torch.uint8])
+def test_weights_of_the_wrong_dtype_are_refused(tmp_path, dtype):
+    """Right names and shapes, integer or bool values: they would load and give garbage."""
+    state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in Net().state_dict().items()}
+    path = save_weights(state, tmp_path / "ints.safetensors", model_name="net")
+    model = Net()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(CheckpointError, match=r"of the wrong dtype \(encoder\.weight: checkpoint"):
+        load_weights(model, path)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    report = load_weights(model, path, strict=False)
+    assert (
+        not report.ok and ("encoder.weight", str(dtype)[6:], "float32") in report.dtype_mismatches
+    )
+    assert "norm.num_batches_tracked" in report.loaded  # int into int still loads
+
+
+def test_whole_float_counters_still_load_into_integer_buffers():
+    state = Net().state_dict()
+    state["norm.num_batches_tracked"] = torch.tensor(7.0)  # a release loader's .float() copy
+    model = Net()
+    report = load_weights(model, state)
+    assert report.ok and "norm.num_batches_tracked" in report.cast
+    assert model.norm.num_batches_tracked.dtype == torch.int64
+    assert int(model.norm.num_batches_tracked) == 7
+    state["norm.num_batches_tracked"] = torch.tensor(7.5)
+    with pytest.raises(CheckpointError, match="wrong dtype"):
+        load_weights(Net(), state)
+
+
+def test_identical_weights_give_identical_files(tmp_path):
+    """safetensors writes its metadata from a hash map: the order (and the sha256) varied."""
+    torch.manual_seed(0)
+    state = Net().state_dict()
+    digests = {
+        hashlib.sha256(
+            save_weights(state, tmp_path / f"w{i}.safetensors", model_name="net").read_bytes()
+        ).hexdigest()
+        for i in range(12)
+    }
+    assert len(digests) == 1
+    loaded = load_state_dict(tmp_path / "w0.safetensors")
+    assert all(torch.equal(loaded[k], v) for k, v in state.items())
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "w0.safetensors"), "pt") as handle:
+        assert handle.metadata() == {"format": "pt", "model_name": "net"}

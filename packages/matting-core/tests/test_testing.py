@@ -49,3 +49,24 @@ def test_require_shared_fails_with_one_sentence(tree):
             env="MATTING_X_FIXTURES",
             start=start,
         )
+
+
+def test_levels_match_tolerates_only_pixels_at_a_rounding_boundary():
+    import numpy as np
+
+    from matting_core.testing import assert_levels_match
+
+    # 100/255 computed in another summation order can land a hair below the integer level:
+    # truncation then gives 99 where the release wrote 100.
+    below = np.float32(100 / 255) - np.float32(3e-8)
+    alpha = np.array([[below, 0.5, 1.0, 0.0]], np.float32)
+    release = np.array([[100, 127, 255, 0]], np.uint8)
+    assert np.floor(alpha.astype(np.float64) * 255)[0, 0] == 99  # the old exact check failed
+    assert assert_levels_match(alpha, release, atol=1e-5, rounding="floor") == 2  # 100 and 255
+    with pytest.raises(AssertionError, match="away from any rounding boundary"):
+        assert_levels_match(alpha, np.array([[100, 128, 255, 0]], np.uint8), atol=1e-5)
+    # nearest: the boundaries are the halves (0.5 * 255 = 127.5 may go to 127 or 128)
+    assert assert_levels_match(alpha, np.array([[100, 127, 255, 0]], np.uint8), atol=1e-5,
+                               rounding="nearest") == 1  # fmt: skip
+    with pytest.raises(AssertionError, match="levels off"):
+        assert_levels_match(alpha, np.array([[98, 127, 255, 0]], np.uint8), atol=1e-5)

@@ -135,12 +135,16 @@ def test_state_loading_without_sidecar_and_when_nothing_is_usable(tmp_path):
     ckpt = run_dir / "checkpoints"
     state, path = load_latest_state(run_dir)
     assert path.name == "step-00000004.pt" and state["step"] == 4
-    # no sidecar to compare with: the damaged pickle itself fails to load
+    # Without its sidecar even an intact checkpoint cannot be verified: it is refused (it is
+    # what a writer killed between its two renames leaves) and the previous one is used.
     (ckpt / "step-00000004.json").unlink()
-    (ckpt / "step-00000004.pt").write_bytes(b"not a checkpoint")
-    with pytest.warns(CheckpointFallbackWarning, match="cannot load"):
+    with pytest.warns(CheckpointFallbackWarning, match=r"step-00000004\.pt has no sidecar"):
         state, path = load_latest_state(run_dir)
     assert state["step"] == 2
+    (ckpt / "step-00000002.json").write_text("{ damaged")
+    with pytest.raises(CheckpointError, match=r"sidecar step-00000002\.json is damaged"):
+        load_latest_state(run_dir)
+    (ckpt / "step-00000002.json").unlink()
     (ckpt / "step-00000002.pt").write_bytes(b"")
     with pytest.raises(CheckpointError, match="no usable checkpoint"):
         train(config_from_dict(cfg), run_dir, resume=True, progress=False)

@@ -115,7 +115,7 @@ def test_max_pixels_on_real_image(lowres: Path, monkeypatch: pytest.MonkeyPatch)
         md.read_alpha(lowres / "alpha" / "GT01.png")
     assert md.read_alpha(lowres / "alpha" / "GT01.png", max_pixels=10**6).shape == (497, 800)
     monkeypatch.setenv(md.MAX_PIXELS_ENV_VAR, "lots")
-    with pytest.raises(ValueError, match="MATTING_MAX_PIXELS"):
+    with pytest.raises(md.DataError, match=r"MATTING_MAX_PIXELS=.lots. is not a positive"):
         md.read_image(path)
 
 

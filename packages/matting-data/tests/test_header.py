@@ -51,5 +51,5 @@ def test_unknown_format_returns_none() -> None:
 
 
 def test_zero_size_is_corrupt(make_raw_png) -> None:
-    with pytest.raises(md.CorruptFileError, match=r"x\.png has an invalid PNG header"):
+    with pytest.raises(md.CorruptFileError, match=r"x\.png is not a valid PNG"):
         md.read_image_header(make_raw_png(None, size=(0, 10)), source="x.png")

@@ -125,3 +125,37 @@ def test_missing_trimap_raises(model):
 def test_bad_config_raises(options):
     with pytest.raises(ConfigError):
         GCAConfig(**options)
+
+
+@pytest.mark.parametrize(
+    ("options", "phrase"),
+    [
+        ({"width": float("inf")}, "must be finite"),
+        ({"width": float("nan")}, "must be finite"),
+        ({"width": 2e5}, "width must be > 0 and <= 4.0"),
+        ({"encoder_layers": (3, 4, 4, 100000)}, "block counts from 1 to 64"),
+    ],
+)
+def test_sizes_are_bounded_before_anything_is_allocated(options, phrase):
+    """width = 2e5 would allocate without end, inf overflowed: both are refused up front."""
+    from matting_core import create_model
+
+    with pytest.raises(ConfigError, match=phrase):
+        create_model("gca", **options)
+
+
+@pytest.mark.parametrize("width", [2e5, float("inf")])
+def test_a_sidecar_with_an_unbounded_width_is_refused(tmp_path, width):
+    import json
+
+    from matting_core import CheckpointError, create_model, load_model, save_weights
+
+    model = create_model("gca-small", encoder_layers=(1, 1, 1, 1), decoder_layers=(1, 1, 1, 1))
+    path = save_weights(model, tmp_path / "w.safetensors", model_name="gca-small",
+                        config=model.config)  # fmt: skip
+    sidecar = tmp_path / "w.json"
+    content = json.loads(sidecar.read_text())
+    content["config"]["width"] = width
+    sidecar.write_text(json.dumps(content))
+    with pytest.raises(CheckpointError, match=r"the sidecar of checkpoint .* invalid config"):
+        load_model("gca-small", path)

@@ -18,11 +18,14 @@ import torch
 from matting_core import load_state_dict, load_weights, predict
 from matting_core.cli import main
 from matting_core.inference import Padding, prepare_inputs
+from matting_core.testing import assert_levels_match
 from matting_gca.model import GCA_INFO, GCAMatting, remap_official_keys
 
 CASE = "case_128x160"
 # The fixture's trimap holds every gray level; demo.py reads them with these thresholds.
 DEMO_THRESHOLDS = (85, 170)
+#: How close our float alpha is to the release's (float32 convolutions, summed in another order).
+ALPHA_ATOL = 1e-5
 
 
 def _manifest_state(manifest: dict, prefix: str = "module.", float_counters: bool = False):
@@ -149,12 +152,13 @@ def test_core_predict_alpha_matches_the_release_demo(gca_fixtures, expected, off
     image, trimap = _read_case(gca_fixtures)
     alpha = predict(official_model, image, trimap, info=GCA_INFO, trimap_thresholds=DEMO_THRESHOLDS)
     assert alpha.shape == (128, 160)
-    np.testing.assert_allclose(alpha, expected["alpha"], atol=1e-5, rtol=0)
-    # The demo truncates when it writes uint8; truncating ours gives its PNG exactly.
-    alpha_u8 = np.floor(alpha.astype(np.float64) * 255).astype(np.uint8)
-    np.testing.assert_array_equal(alpha_u8, expected["alpha_u8"])
+    np.testing.assert_allclose(alpha, expected["alpha"], atol=ALPHA_ATOL, rtol=0)
+    # The demo truncates when it writes uint8; truncating ours gives its levels wherever the
+    # float is not within the tolerance of an integer (the last bits depend on summation
+    # order, which thread count and processor change).
+    assert_levels_match(alpha, expected["alpha_u8"], atol=ALPHA_ATOL, rounding="floor")
     png = cv2.imread(str(gca_fixtures / f"{CASE}_alpha.png"), cv2.IMREAD_GRAYSCALE)
-    np.testing.assert_array_equal(alpha_u8, png)
+    assert_levels_match(alpha, png, atol=ALPHA_ATOL, rounding="floor")
 
 
 def test_matting_predict_with_an_official_checkpoint(gca_fixtures, official_checkpoint, tmp_path):

@@ -51,7 +51,15 @@ def test_matches_the_loop_reference(rate, chunk, variant):
     )
     assert out.shape == (1, 3, 5 * rate, 6 * rate)
     np.testing.assert_allclose(out[0].numpy(), ref, atol=1e-5, rtol=0)
-    assert best[0].tolist() == attention.argmax(axis=1).tolist()
+    _assert_best_is_a_maximum(best[0].numpy(), attention)
+
+
+def _assert_best_is_a_maximum(best: np.ndarray, attention: np.ndarray, rtol: float = 1e-5):
+    """Each query's best source is the reference's maximum; where two sources tie to within
+    float32 precision (the float64 reference and summation order decide), either may win."""
+    top = attention.max(axis=1, keepdims=True)
+    near = attention >= top * (1 - rtol)
+    assert near[np.arange(len(best)), best].all(), (best, attention.argmax(axis=1))
 
 
 @pytest.mark.parametrize("rate", [1, 2])

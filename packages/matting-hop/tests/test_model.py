@@ -168,3 +168,18 @@ def test_missing_trimap_raises(model):
 def test_bad_config_raises(options):
     with pytest.raises(ConfigError):
         create_model("hop", **options)
+
+
+@pytest.mark.parametrize(
+    ("options", "phrase"),
+    [
+        ({"width": float("inf")}, "must be finite"),
+        ({"width": 2e5}, "width must be > 0 and <= 4.0"),
+        ({"decoder_layers": (2, 3, 3, 100000)}, "block counts from 1 to 64"),
+    ],
+)
+def test_sizes_are_bounded_before_anything_is_allocated(options, phrase):
+    from matting_core import create_model
+
+    with pytest.raises(ConfigError, match=phrase):
+        create_model("hop", **options)

@@ -27,6 +27,7 @@ from hop_reference import global_hop_reference
 from matting_core import get_model_info, load_state_dict, load_weights, predict
 from matting_core.cli import main
 from matting_core.inference import Padding, prepare_inputs
+from matting_core.testing import assert_levels_match
 from matting_hop.model import (
     HOP_ALL_DATA_INFO,
     HOPAllDataConfig,
@@ -41,6 +42,8 @@ PATHS = {DEMO: (1, 32), TESTER: (2, 0)}
 # The fixture's trimaps hold every gray level; demo.py and tester.py read them with these.
 THRESHOLDS = (85, 170)
 N_TENSORS = 624
+#: How close our float alpha is to the release's (float32 convolutions, summed in another order).
+ALPHA_ATOL = 1e-5
 
 
 def _manifest_state(manifest: dict, prefix: str = "module.", float_counters: bool = False):
@@ -283,12 +286,14 @@ def test_core_predict_alpha_matches_the_release(hop_fixtures, expected, official
         trimap_thresholds=THRESHOLDS,
     )
     assert alpha.shape == trimap.shape
-    np.testing.assert_allclose(alpha, expected[name]["alpha"], atol=1e-5, rtol=0)
-    # The release truncates when it writes uint8; truncating ours gives its PNG exactly.
-    alpha_u8 = np.floor(alpha.astype(np.float64) * 255).astype(np.uint8)
-    np.testing.assert_array_equal(alpha_u8, expected[name]["alpha_u8"])
+    np.testing.assert_allclose(alpha, expected[name]["alpha"], atol=ALPHA_ATOL, rtol=0)
+    # The release truncates when it writes uint8; truncating ours gives its levels wherever
+    # the float is not within the tolerance of an integer (summation order, which thread count
+    # and processor change, decides the last bits: one pixel in 30,720 landed on the other
+    # side on a fresh machine).
+    assert_levels_match(alpha, expected[name]["alpha_u8"], atol=ALPHA_ATOL, rounding="floor")
     png = cv2.imread(str(hop_fixtures / f"{name}_alpha.png"), cv2.IMREAD_GRAYSCALE)
-    np.testing.assert_array_equal(alpha_u8, png)
+    assert_levels_match(alpha, png, atol=ALPHA_ATOL, rounding="floor")
 
 
 @pytest.mark.parametrize("name", [DEMO, TESTER])

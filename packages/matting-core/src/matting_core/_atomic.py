@@ -29,20 +29,30 @@ def atomic_write_many(files: Sequence[tuple[str | os.PathLike[str], bytes]]) -> 
     themselves happen in order; only they can interleave with a crash.
     """
     staged: list[tuple[Path, Path]] = []
+    target = Path()
     try:
         for path, data in files:
             target = Path(path)
             staged.append((_stage(target, data), target))
         for temp, target in staged:
             os.replace(temp, target)
-    except BaseException:
+    except BaseException as exc:
         for temp, _ in staged:
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
+        if isinstance(exc, OSError):
+            raise _naming_target(exc, target) from exc
         raise
     for directory in {target.parent for _, target in staged}:
         _fsync_directory(directory)
     return [target for _, target in staged]
+
+
+def _naming_target(exc: OSError, target: Path) -> OSError:
+    """The same error (same type and errno) naming ``target`` instead of a temporary file."""
+    if exc.errno is None:
+        return exc
+    return OSError(exc.errno, exc.strerror or str(exc), os.fspath(target))
 
 
 def _stage(target: Path, data: bytes) -> Path:

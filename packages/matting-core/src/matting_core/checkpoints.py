@@ -75,6 +75,8 @@ def save_weights(
 ) -> Path:
     """Write weights as safetensors plus a JSON sidecar, both atomically.
 
+    Identical weights, name and config give a byte-identical ``.safetensors`` file.
+
     The weights go to ``path`` with its suffix replaced by ``.safetensors`` (``gca.pth`` →
     ``gca.safetensors``; an unknown suffix is kept: ``run.v1`` → ``run.v1.safetensors``), the
     sidecar to the same stem with ``.json``.  Both are staged in temporary files first, so a
@@ -100,7 +102,9 @@ def save_weights(
         state = dict(model_or_state_dict)
     tensors = _prepare_for_saving(state)
     target = _weights_path(Path(path))
-    data = safetensors.torch.save(tensors, metadata={"format": "pt", "model_name": model_name})
+    data = _sorted_metadata(
+        safetensors.torch.save(tensors, metadata={"format": "pt", "model_name": model_name})
+    )
 
     from matting_core import __version__
 
@@ -125,6 +129,23 @@ def save_weights(
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_many([(target, data), (sidecar_path(target), text.encode("utf-8"))])
     return target
+
+
+def _sorted_metadata(data: bytes) -> bytes:
+    """The same safetensors file with its ``__metadata__`` entries in sorted order.
+
+    safetensors writes the metadata from a hash map, so their order (and the file's bytes
+    and sha256) changed from one process to the next; the tensors' entries and data are
+    already in a fixed order and are kept as they are.
+    """
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + length])
+    metadata = header.pop("__metadata__", None)
+    ordered = {"__metadata__": dict(sorted(metadata.items()))} if metadata is not None else {}
+    ordered.update(header)
+    text = json.dumps(ordered, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    text += b" " * (-len(text) % 8)  # the data start stays 8-byte aligned, as safetensors pads
+    return len(text).to_bytes(8, "little") + text + data[8 + length :]
 
 
 def sidecar_path(path: str | os.PathLike[str]) -> Path:
@@ -356,6 +377,9 @@ class LoadReport:
         ``strict=False``).
     :param remapped: True when ``ModelInfo.remap_official`` was applied.
     :param cast: keys whose floating dtype was converted to the model's.
+    :param dtype_mismatches: ``(key, checkpoint dtype, model dtype)`` of tensors of the wrong
+        kind (integer or bool where the model has floating point, or the reverse), skipped
+        (only with ``strict=False``).
     """
 
     path: Path | None
@@ -365,11 +389,14 @@ class LoadReport:
     shape_mismatches: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = ()
     remapped: bool = False
     cast: tuple[str, ...] = ()
+    dtype_mismatches: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
         """True when every model key was loaded and nothing was left over."""
-        return not (self.missing or self.unexpected or self.shape_mismatches)
+        return not (
+            self.missing or self.unexpected or self.shape_mismatches or self.dtype_mismatches
+        )
 
 
 def load_weights(
@@ -379,26 +406,31 @@ def load_weights(
     info: ModelInfo | None = None,
     strict: bool = True,
     name: str | None = None,
+    source: str | os.PathLike[str] | None = None,
 ) -> LoadReport:
     """Load a checkpoint into ``model``.
 
     The file is read with :func:`load_state_dict`.  If its keys are not the model's own and
     ``info.remap_official`` is set, the remapped dict is used when it fits the model better
     (more keys with matching shapes) — so our own checkpoints and the official release both
-    load.  Floating tensors are cast to the dtype of the model tensor they go into.
+    load.  Floating tensors are cast to the dtype of the model tensor they go into; a tensor
+    of another kind (integer or bool weights, which would load silently and give a garbage
+    matte) does not fit.
 
     :param model: the module to load into (on any device).
     :param path: a checkpoint file, or a state dict.
     :param info: the model's info, for ``remap_official``.
-    :param strict: when True, any missing or unexpected key or shape mismatch is an error;
-        when False, whatever fits is loaded and the report lists the rest.
+    :param strict: when True, any missing or unexpected key, shape or dtype mismatch is an
+        error; when False, whatever fits is loaded and the report lists the rest.
     :param name: the model's registry name, for messages (default: its class name).
+    :param source: the file a state dict passed as ``path`` was read from, for messages and
+        :attr:`LoadReport.path`.
     :returns: a :class:`LoadReport`.
     :raises CheckpointError: the file cannot be read, or (strict) does not fit: the message
-        lists up to 10 missing and unexpected keys and the shape mismatches by name.
+        lists up to 10 missing and unexpected keys and the shape and dtype mismatches by name.
     """
     if isinstance(path, Mapping):
-        file, state = None, dict(path)
+        file, state = (Path(source) if source is not None else None), dict(path)
     else:
         file = Path(path)
         state = load_state_dict(file)
@@ -424,24 +456,29 @@ def load_weights(
         for k in own
         if k in state and state[k].shape != own[k].shape
     )
-    if strict and (missing or unexpected or mismatches):
+    wrong_kind = tuple(
+        (k, _dtype_name(state[k]), _dtype_name(own[k]))
+        for k in own
+        if k in state and not _fits_kind(state[k], own[k])
+    )
+    if strict and (missing or unexpected or mismatches or wrong_kind):
         where = f"checkpoint {str(file)!r}" if file is not None else "state dict"
         message = _misfit_message(
-            where, name or type(model).__name__, missing, unexpected, mismatches
+            where, name or type(model).__name__, missing, unexpected, mismatches, wrong_kind
         )
         if remap_error is not None:
             message += f"; remap_official failed on it: {_first_line(remap_error)}"
         raise CheckpointError(message)
 
-    skip = {k for k, _, _ in mismatches}
+    skip = {k for k, _, _ in mismatches} | {k for k, _, _ in wrong_kind}
     to_load: dict[str, Tensor] = {}
     cast: list[str] = []
     for key, value in state.items():
         if key not in own or key in skip:
             continue
         target = own[key]
-        if value.is_floating_point() and target.is_floating_point() and value.dtype != target.dtype:
-            value = value.to(target.dtype)
+        if value.is_floating_point() and value.dtype != target.dtype:
+            value = value.to(target.dtype)  # float precision, or a whole-valued float counter
             cast.append(key)
         to_load[key] = value
     try:
@@ -458,7 +495,32 @@ def load_weights(
         shape_mismatches=mismatches,
         remapped=remapped,
         cast=tuple(cast),
+        dtype_mismatches=wrong_kind,
     )
+
+
+def _kind(tensor: Tensor) -> str:
+    """What a tensor holds: floating point, complex, bool or integer."""
+    if tensor.is_floating_point():
+        return "float"
+    if tensor.is_complex():
+        return "complex"
+    return "bool" if tensor.dtype == torch.bool else "int"
+
+
+def _fits_kind(value: Tensor, target: Tensor) -> bool:
+    """Whether ``value`` may be loaded into ``target``: the same kind, or whole numbers stored
+    as floats for an integer buffer (BatchNorm counters re-saved by a loader that cast every
+    tensor with ``.float()``)."""
+    if _kind(value) == _kind(target):
+        return True
+    if _kind(target) == "int" and value.is_floating_point():
+        return bool(torch.isfinite(value).all() and (value == value.round()).all())
+    return False
+
+
+def _dtype_name(tensor: Tensor) -> str:
+    return str(tensor.dtype).removeprefix("torch.")
 
 
 def _fit(state: Mapping[str, Any], own: Mapping[str, Tensor]) -> int:
@@ -476,6 +538,7 @@ def _misfit_message(
     missing: tuple[str, ...],
     unexpected: tuple[str, ...],
     mismatches: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...],
+    wrong_kind: tuple[tuple[str, str, str], ...] = (),
 ) -> str:
     parts = []
     if missing:
@@ -485,6 +548,9 @@ def _misfit_message(
     if mismatches:
         shown = [f"{k}: checkpoint {_shape(a)} vs model {_shape(b)}" for k, a, b in mismatches]
         parts.append(f"{_count(len(mismatches), 'shape mismatch', 'es')} ({_listing(shown)})")
+    if wrong_kind:
+        shown = [f"{k}: checkpoint {a} vs model {b}" for k, a, b in wrong_kind]
+        parts.append(f"{_count(len(wrong_kind), 'tensor')} of the wrong dtype ({_listing(shown)})")
     return f"{where} does not fit model {model_name!r}: " + ", ".join(parts)
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "PluginError",
     "PluginLoadWarning",
     "ShapeError",
+    "TrainingDivergedError",
     "UnknownDatasetError",
     "UnknownLossError",
     "UnknownModelError",
@@ -49,6 +50,10 @@ class ConfigError(MattingError, ValueError):
 
 class CheckpointError(MattingError, ValueError):
     """A checkpoint cannot be read, is unsafe, or does not fit the model."""
+
+
+class TrainingDivergedError(MattingError, FloatingPointError):
+    """The training loss became infinite or NaN (an lr far too high, or broken data)."""
 
 
 class PluginError(MattingError):

@@ -130,7 +130,8 @@ def format_table(summaries: Sequence[MethodSummary], title: str = "") -> str:
 
 
 def write_csv(path: Path, rows: Sequence[ImageScore]) -> Path:
-    """Per-image rows (method, image, sad, mse, grad, conn), written atomically."""
+    """Per-image rows (method, image, sad, mse, grad, conn), written atomically; the folder is
+    created if needed."""
     import csv
     import io
 
@@ -141,6 +142,7 @@ def write_csv(path: Path, rows: Sequence[ImageScore]) -> Path:
     writer.writerow(["method", "image", *METRIC_NAMES])
     for row in rows:
         writer.writerow([row.method, row.image, *(repr(row.scores[m]) for m in METRIC_NAMES)])
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(Path(path), buffer.getvalue().encode("utf-8"))
     return Path(path)
 

@@ -253,10 +253,45 @@ def dilate_unknown_region(trimap: torch.Tensor, size: int) -> torch.Tensor:
     return torch.stack([trimap[0, 0] * keep, dilated, trimap[0, 2] * keep]).unsqueeze(0)
 
 
+#: The largest ``dilate_unknown`` ellipse: a k x k structuring element costs k² per pixel
+#: (255 takes seconds on a 4-megapixel image; the official demos use 11).
+MAX_DILATE_UNKNOWN = 255
+
+
 def _check_dilate_unknown(size: object) -> int:
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise InputError(f"dilate_unknown must be an integer >= 1 (0 for none), got {size!r}")
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_DILATE_UNKNOWN:
+        raise InputError(
+            f"dilate_unknown must be an integer from 1 to {MAX_DILATE_UNKNOWN} (0 for none), "
+            f"got {size!r}"
+        )
     return size
+
+
+def check_device(device: str | torch.device) -> torch.device:
+    """``device`` as a :class:`torch.device`, checked to exist on this machine.
+
+    :raises InputError: a name torch does not know (``"banana"``), or CUDA / MPS / a device
+        index this machine does not have.
+    """
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise InputError(
+            f"unknown device {str(device)!r}; expected cpu, cuda, cuda:N or mps"
+        ) from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(f"device {str(device)!r} asked for, but CUDA is not available here")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise InputError(
+                f"device {str(device)!r} asked for, but this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)"
+            )
+    elif resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise InputError(f"device {str(device)!r} asked for, but MPS is not available here")
+    elif resolved.type not in ("cpu", "cuda", "mps"):
+        raise InputError(f"device {str(device)!r} is not supported; expected cpu, cuda or mps")
+    return resolved
 
 
 @torch.inference_mode()
@@ -292,8 +327,9 @@ def predict(
         tta: average the 8 rotations and flips of :func:`forward_tta` (the official HOP
             demo's test-time augmentation; 8 forwards instead of one).
         dilate_unknown: after padding, grow the trimap's unknown region with an ellipse of
-            this many pixels (:func:`dilate_unknown_region`; the official GCA/HOP demos'
-            ``--dilate_unknown``, which use 11); 0 leaves the trimap as it is.
+            this many pixels, at most :data:`MAX_DILATE_UNKNOWN`
+            (:func:`dilate_unknown_region`; the official GCA/HOP demos' ``--dilate_unknown``,
+            which use 11); 0 leaves the trimap as it is.
 
     Returns:
         (H, W) float32 alpha in [0, 1].
@@ -301,7 +337,8 @@ def predict(
     Raises:
         ShapeError / InputError: bad image or trimap (matting_data.TrimapValueError for
             trimap values that cannot be interpreted); a negative ``pad_margin``;
-            ``dilate_unknown`` negative, not an integer, or given without a trimap.
+            ``dilate_unknown`` out of [0, 255], not an integer, or given without a trimap;
+            a ``device`` that is unknown or not on this machine.
     """
     dilate_unknown = _check_dilate_unknown(dilate_unknown)
     if pad_margin is not None and pad_margin < 0:
@@ -318,6 +355,8 @@ def predict(
     if device is None:
         first = next(iter(model.parameters()), None)
         device = first.device if first is not None else torch.device("cpu")
+    else:
+        device = check_device(device)
     model.eval()
     image_t = padding.apply(image_t, mode).to(device)
     if trimap_t is not None:

@@ -9,9 +9,9 @@ from typing import Any
 
 from torch import nn
 
-from matting_core.checkpoints import load_weights, read_sidecar
-from matting_core.errors import CheckpointError
-from matting_core.models import create_model, get_model_info
+from matting_core.checkpoints import load_state_dict, load_weights, read_sidecar
+from matting_core.errors import CheckpointError, ConfigError
+from matting_core.models import create_model, get_model_config, get_model_info
 from matting_core.registry import ModelInfo
 
 
@@ -40,6 +40,8 @@ def load_model(
     variant; :attr:`LoadedModel.name` says which. A checkpoint
     written by :func:`matting_core.save_weights` carries its config in a sidecar; it is
     used as the base config so that, e.g., a ``gca-small`` checkpoint gets its width back.
+    The checkpoint is read, and the config (sidecar and overrides) validated against its
+    bounds, before the model is built; weights of the wrong dtype are refused when loaded.
 
     Raises:
         UnknownModelError: no such model.
@@ -71,13 +73,20 @@ def load_model(
                     f"not {name!r}; use --model {trained_as}"
                 )
             config = sidecar.get("config")
+            try:  # the sidecar's values alone, before the overrides and before building
+                get_model_config(name, config=config)
+            except ConfigError as exc:
+                raise CheckpointError(
+                    f"the sidecar of checkpoint {weights} holds an invalid config: {exc}"
+                ) from exc
+    state = load_state_dict(weights) if weights is not None else None
     model = create_model(name, config=config, **config_overrides)
-    if weights is None:
+    if state is None:
         if any(True for _ in model.parameters()):
             raise CheckpointError(
                 f"model {name!r} has no bundled weights; pass a checkpoint (--checkpoint PATH)"
             )
     else:
-        load_weights(model, weights, info=info, name=name)
+        load_weights(model, state, info=info, name=name, source=weights)
     model.eval()
     return LoadedModel(name=name, model=model, info=info, weights=weights, bundled=bundled)

@@ -8,8 +8,9 @@ The timm-style front door to the registries of :mod:`matting_core.plugins`::
     >>> model = create_model("trimap-baseline", unknown_value=0.4)
 
 Model options are the fields of the model's config dataclass (``ModelInfo.config_class``).
-Overrides are checked against the field types before the config is built: an unknown key or
-a value of the wrong type is a :class:`~matting_core.errors.ConfigError` naming the key.
+Overrides are checked against the field types before the config is built: an unknown key, a
+value of the wrong type or an infinite / NaN number is a :class:`~matting_core.errors.ConfigError`
+naming the key.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import dataclasses
 import enum
 import inspect
 import json
+import math
 import os
 import types
 import typing
@@ -121,11 +123,12 @@ def create_loss(name: str, **options: Any) -> nn.Module:
     """Build loss ``name`` with ``factory(**options)``.
 
     :raises UnknownLossError: no such loss.
-    :raises ConfigError: an option the factory does not accept, or a required one missing.
+    :raises ConfigError: an option the factory does not accept, a required one missing, or a
+        value the factory rejects (its ``ValueError``, e.g. a negative size).
     """
     entry = loss_registry().get(name)
     _check_call(entry.factory, (), options, f"loss {name!r}")
-    return entry.factory(**options)
+    return _call_with_options(entry.factory, (), options, f"loss {name!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,11 +153,13 @@ def create_dataset(name: str, root: str | os.PathLike[str], **options: Any) -> A
     """Build dataset ``name`` with ``factory(root, **options)``.
 
     :raises UnknownDatasetError: no such dataset.
-    :raises ConfigError: an option the factory does not accept, or a required one missing.
+    :raises ConfigError: an option the factory does not accept, a required one missing, or a
+        value the factory rejects (its ``ValueError``, e.g. ``bg_per_fg = 0``); data errors
+        (a missing folder, a corrupt file) keep their own types.
     """
     entry = dataset_registry().get(name)
     _check_call(entry.factory, (root,), options, f"dataset {name!r}")
-    return entry.factory(root, **options)
+    return _call_with_options(entry.factory, (root,), options, f"dataset {name!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -226,7 +231,18 @@ def _check_values(config_class: type, values: Mapping[str, Any], where: str) -> 
                 f"{where}: option {key!r} expects {_type_name(tp)}, "
                 f"got {type(value).__name__} {value!r}"
             ) from None
+        if _has_non_finite(checked[key]):
+            raise ConfigError(f"{where}: option {key!r} must be finite, got {value!r}")
     return checked
+
+
+def _has_non_finite(value: Any) -> bool:
+    """True for inf or NaN, also inside tuples and lists (a config option never wants them)."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, (tuple, list)):
+        return any(_has_non_finite(v) for v in value)
+    return False
 
 
 def _init_fields(config_class: type) -> dict[str, Any]:
@@ -372,6 +388,21 @@ def _type_name(tp: Any) -> str:
     if isinstance(tp, type) and get_origin(tp) is None:
         return tp.__name__
     return str(tp).replace("typing.", "")
+
+
+def _call_with_options(
+    factory: Any, args: tuple[Any, ...], options: Mapping[str, Any], where: str
+) -> Any:
+    """``factory(*args, **options)`` with an option value it rejects (a plain ``ValueError``)
+    reported as a ConfigError naming ``where``; the toolkit's own errors pass unchanged."""
+    from matting_core.errors import USER_ERRORS
+
+    try:
+        return factory(*args, **options)
+    except USER_ERRORS:
+        raise
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
 
 
 def _check_call(

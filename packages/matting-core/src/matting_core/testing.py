@@ -1,4 +1,5 @@
-"""Finding the project's shared test material, for the test suites of core and the plugins.
+"""Finding the project's shared test material, and comparing 8-bit results robustly, for the
+test suites of core and the plugins.
 
 The real photos with ground truth (``shared/data``) and the official releases' parity fixtures
 (``shared/fixtures/<release>``) live beside the checkout, not in any package.  Every suite
@@ -11,6 +12,10 @@ looks for them the same way, here:
    the test file that has it.
 
 matting-data and matting-metrics cannot import core and keep their own lookup.
+
+:func:`assert_levels_match` compares a float result with a release's 8-bit file: the float
+within a tolerance, the levels exactly wherever the float is not within that tolerance of a
+rounding boundary (thread count and processor change summation order, and so the last bits).
 """
 
 from __future__ import annotations
@@ -19,8 +24,17 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Literal
 
-__all__ = ["SHARED_DATA_ENV", "build_release_checkpoint", "find_shared", "require_shared"]
+import numpy as np
+
+__all__ = [
+    "SHARED_DATA_ENV",
+    "assert_levels_match",
+    "build_release_checkpoint",
+    "find_shared",
+    "require_shared",
+]
 
 #: Points at ``shared/data``.
 SHARED_DATA_ENV = "MATTING_SHARED_DATA"
@@ -86,3 +100,55 @@ def build_release_checkpoint(fixtures: Path, out: Path) -> Path:
         check=True,
     )
     return out
+
+
+def assert_levels_match(
+    alpha: np.ndarray,
+    expected: np.ndarray,
+    *,
+    atol: float,
+    rounding: Literal["floor", "nearest"] = "floor",
+) -> int:
+    """Assert that float ``alpha`` gives the 8-bit ``expected`` wherever that is stable.
+
+    ``alpha * 255`` is quantised as the release did (``floor``: truncation, ``nearest``: round
+    half to even). Where it lies within ``atol * 255`` of a boundary of that quantisation (an
+    integer for ``floor``, a half for ``nearest``) a float that is right to ``atol`` may fall
+    on either side, so there either level is accepted; everywhere else they must be equal.
+
+    Args:
+        alpha: (H, W) float alpha in [0, 1].
+        expected: (H, W) uint8 levels.
+        atol: the tolerance the float alpha is known to within (checked separately).
+        rounding: how the release turned floats into levels.
+
+    Returns:
+        The number of pixels that were within the tolerance of a boundary.
+
+    Raises:
+        AssertionError: a stable pixel differs, or an unstable one is neither level.
+    """
+    levels = np.asarray(alpha, dtype=np.float64) * 255
+    margin = atol * 255
+
+    def quantise(x: np.ndarray) -> np.ndarray:
+        q = np.floor(x) if rounding == "floor" else np.rint(x)
+        return np.clip(q, 0, 255).astype(np.int64)
+
+    low, high = quantise(levels - margin), quantise(levels + margin)
+    unstable = low != high
+    theirs = np.asarray(expected).astype(np.int64)
+    assert levels.shape == theirs.shape, (levels.shape, theirs.shape)
+    stable_diff = np.flatnonzero(~unstable & (low != theirs))
+    assert stable_diff.size == 0, (
+        f"{stable_diff.size} pixel(s) away from any rounding boundary differ, e.g. flat index "
+        f"{stable_diff[0]}: {levels.flat[stable_diff[0]]:.6f} / 255 gives "
+        f"{low.flat[stable_diff[0]]}, expected {theirs.flat[stable_diff[0]]}"
+    )
+    off = np.flatnonzero(unstable & (theirs != low) & (theirs != high))
+    assert off.size == 0, (
+        f"{off.size} pixel(s) at a rounding boundary are levels off, e.g. flat index {off[0]}: "
+        f"{levels.flat[off[0]]:.6f} / 255 allows {low.flat[off[0]]} or {high.flat[off[0]]}, "
+        f"expected {theirs.flat[off[0]]}"
+    )
+    return int(unstable.sum())

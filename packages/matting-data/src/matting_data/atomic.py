@@ -32,7 +32,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | bytearray | m
 
     Raises:
         DataError: ``path`` is an existing directory.
-        OSError: the write, fsync or rename failed (the temporary file has been removed).
+        OSError: the write, fsync or rename failed (the temporary file has been removed); the
+            error names ``path`` (or the folder that could not be made), not the temporary file.
     """
     path = Path(path)
     if path.is_dir():
@@ -40,7 +41,10 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | bytearray | m
     directory = path.parent
     directory.mkdir(parents=True, exist_ok=True)
     mode = _target_mode(path)
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _naming(exc, path) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
             if hasattr(os, "fchmod"):
@@ -49,12 +53,21 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes | bytearray | m
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
+        if isinstance(exc, OSError):
+            raise _naming(exc, path) from exc
         raise
     _fsync_directory(directory)
     return path
+
+
+def _naming(exc: OSError, path: Path) -> OSError:
+    """The same error (same type and errno) naming the target instead of the temporary file."""
+    if exc.errno is None:
+        return exc
+    return OSError(exc.errno, exc.strerror or str(exc), os.fspath(path))
 
 
 def _target_mode(path: Path) -> int:

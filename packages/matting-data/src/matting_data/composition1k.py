@@ -46,7 +46,7 @@ from matting_data.errors import DataError, MissingFileError, SizeMismatchError
 from matting_data.image_header import read_image_header
 from matting_data.image_io import read_alpha, read_image, read_trimap, write_image
 from matting_data.listing import list_images
-from matting_data.trimap_generation import trimap_from_alpha_fixed
+from matting_data.trimap_generation import MAX_KERNEL_SIZE, trimap_from_alpha_fixed
 
 __all__ = [
     "DEFAULT_TRIMAP_KERNEL_SIZE",
@@ -155,11 +155,17 @@ def build_composition_test_set(
             message names both files.
         DataError: too few backgrounds (says how many are needed and how many were found),
             no foregrounds, unreadable images.
-        ValueError: ``bg_per_fg`` or ``trimap_kernel_size`` < 1.
+        ValueError: ``bg_per_fg`` or ``trimap_kernel_size`` < 1, or ``trimap_kernel_size``
+            > :data:`~matting_data.trimap_generation.MAX_KERNEL_SIZE`.
     """
-    for name, value in (("bg_per_fg", bg_per_fg), ("trimap_kernel_size", trimap_kernel_size)):
+    for name, value, top in (
+        ("bg_per_fg", bg_per_fg, None),
+        ("trimap_kernel_size", trimap_kernel_size, MAX_KERNEL_SIZE),
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
+        if top is not None and value > top:
+            raise ValueError(f"{name} must be at most {top}, got {value!r}.")
     fg_dir, alpha_dir, bg_dir, out_dir = Path(fg_dir), Path(alpha_dir), Path(bg_dir), Path(out_dir)
 
     # ---- validate everything first

@@ -53,7 +53,7 @@ _ALPHA_CHANNEL_EXTENSIONS = (".png", ".tif", ".tiff", ".webp")
 def read_image(path: PathLike, *, max_pixels: int | None = None) -> np.ndarray:
     """Read a colour image as float32 RGB in [0, 1].
 
-    Accepts whatever OpenCV decodes (PNG, JPEG, BMP, TIFF, WebP, ...), 8- or 16-bit (scaled by
+    Accepts PNG, JPEG, BMP, TIFF and WebP files, 8- or 16-bit (scaled by
     255 or 65535), or float in [0, 1]. Grayscale is promoted to RGB (three equal channels).
     RGBA: the alpha channel is dropped and the colour channels are returned as stored (not
     composited); if any pixel is not fully opaque a :class:`DroppedAlphaChannelWarning` names the
@@ -68,7 +68,8 @@ def read_image(path: PathLike, *, max_pixels: int | None = None) -> np.ndarray:
         (H, W, 3) float32 C-contiguous array, RGB order, values in [0, 1].
 
     Raises:
-        MissingFileError, CorruptFileError, ImageTooLargeError, UnsupportedImageError, DataError.
+        MissingFileError, CorruptFileError, ImageTooLargeError, UnsupportedImageError, DataError;
+        OSError for file-system failures (permission denied, a symlink loop).
     """
     path = Path(path)
     source = f"image {path}"

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 
+from matting_data.errors import DataError
+
 __all__ = ["DEFAULT_MAX_PIXELS", "MAX_PIXELS_ENV_VAR", "resolve_max_pixels"]
 
 #: Default limit on ``width * height`` of a decoded image: 2**27 = 134,217,728 pixels
@@ -33,7 +35,8 @@ def resolve_max_pixels(max_pixels: int | None = None) -> int:
         The limit as a positive ``int``.
 
     Raises:
-        ValueError: if the argument or the environment variable is not a positive integer.
+        ValueError: the argument is not a positive integer.
+        DataError: the environment variable is not a positive integer (a ``ValueError`` too).
     """
     if max_pixels is not None:
         if isinstance(max_pixels, bool) or not isinstance(max_pixels, int) or max_pixels <= 0:
@@ -47,7 +50,7 @@ def resolve_max_pixels(max_pixels: int | None = None) -> int:
     except ValueError:
         value = 0
     if value <= 0:
-        raise ValueError(
-            f"environment variable {MAX_PIXELS_ENV_VAR}={raw!r} is not a positive integer."
+        raise DataError(
+            f"the environment variable {MAX_PIXELS_ENV_VAR}={raw!r} is not a positive integer."
         )
     return value

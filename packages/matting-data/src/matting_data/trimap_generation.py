@@ -58,6 +58,10 @@ DEFAULT_KERNEL_RANGES: dict[str, tuple[int, int]] = {
     "dilate": (2, 20),  # AlphaGAN paper
 }
 
+#: The largest kernel side accepted: a k x k ellipse costs k² operations per pixel, so 255
+#: already takes seconds on a 4-megapixel image (the papers use at most 29).
+MAX_KERNEL_SIZE: int = 255
+
 _BACKGROUND, _UNKNOWN, _FOREGROUND = np.uint8(0), np.uint8(128), np.uint8(255)
 
 
@@ -212,8 +216,11 @@ def _check_kernel_range(kernel_range: tuple[int, int]) -> tuple[int, int]:
     for value in (low, high):
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
             raise ValueError(f"kernel sizes must be integers, got {kernel_range!r}.")
-    if not 1 <= low <= high:
-        raise ValueError(f"kernel sizes must satisfy 1 <= low <= high, got {kernel_range!r}.")
+    if not 1 <= low <= high <= MAX_KERNEL_SIZE:
+        raise ValueError(
+            f"kernel sizes must satisfy 1 <= low <= high <= {MAX_KERNEL_SIZE}, "
+            f"got {kernel_range!r}."
+        )
     return int(low), int(high)
 
 

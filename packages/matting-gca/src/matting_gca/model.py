@@ -42,6 +42,12 @@ PAPER = (
 #: Input sizes must be multiples of this (the bottleneck is at 1/32).
 SIZE_MULTIPLE = 32
 
+#: Bounds of the size options, checked before anything is built: a config (or a checkpoint's
+#: sidecar) asking for more is refused instead of allocating without end. 4x the paper's
+#: channels is 16x its weights; the paper's stages have at most 4 residual blocks.
+MAX_WIDTH = 4.0
+MAX_BLOCKS_PER_STAGE = 64
+
 
 # --------------------------------------------------------------------------------------------
 # Config
@@ -70,16 +76,18 @@ class GCAConfig:
     decoder_layers: tuple[int, int, int, int] = (2, 3, 3, 2)
 
     def __post_init__(self) -> None:
-        if not self.width > 0:
-            raise ConfigError(f"width must be > 0, got {self.width}")
+        if not 0 < self.width <= MAX_WIDTH:
+            raise ConfigError(f"width must be > 0 and <= {MAX_WIDTH}, got {self.width}")
         if self.rate < 2 or self.rate % 2:
             raise ConfigError(f"rate must be an even number >= 2, got {self.rate}")
         if self.attention_chunk is not None and self.attention_chunk < 1:
             raise ConfigError(f"attention_chunk must be >= 1 or None, got {self.attention_chunk}")
         for name in ("encoder_layers", "decoder_layers"):
             layers = tuple(getattr(self, name))
-            if len(layers) != 4 or any(n < 1 for n in layers):
-                raise ConfigError(f"{name} must be 4 block counts >= 1, got {layers}")
+            if len(layers) != 4 or any(not 1 <= n <= MAX_BLOCKS_PER_STAGE for n in layers):
+                raise ConfigError(
+                    f"{name} must be 4 block counts from 1 to {MAX_BLOCKS_PER_STAGE}, got {layers}"
+                )
             object.__setattr__(self, name, layers)
         if round(self.width * 128) < 2:
             raise ConfigError(f"width {self.width} is too small for the attention blocks")

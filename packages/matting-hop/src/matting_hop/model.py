@@ -53,6 +53,13 @@ MIN_SIZE = 64
 # --------------------------------------------------------------------------------------------
 
 
+#: Bounds of the size options, checked before anything is built: a config (or a checkpoint's
+#: sidecar) asking for more is refused instead of allocating without end. 4x the paper's
+#: channels is 16x its weights; the paper's stages have at most 4 residual blocks.
+MAX_WIDTH = 4.0
+MAX_BLOCKS_PER_STAGE = 64
+
+
 @dataclass(frozen=True)
 class HOPConfig:
     """Options of :class:`HOPMatting`; the defaults are the release's ``HOP-9x9-RI`` network
@@ -100,8 +107,8 @@ class HOPConfig:
             raise ConfigError(f"batchnorm_eps must be > 0, got {self.batchnorm_eps}")
         if self.attention_chunk is not None and self.attention_chunk < 1:
             raise ConfigError(f"attention_chunk must be >= 1 or None, got {self.attention_chunk}")
-        if not self.width > 0:
-            raise ConfigError(f"width must be > 0, got {self.width}")
+        if not 0 < self.width <= MAX_WIDTH:
+            raise ConfigError(f"width must be > 0 and <= {MAX_WIDTH}, got {self.width}")
         for guidance in (16, 32, 64):
             dim = scaled_channels(guidance, self.width) // 2
             if dim < 2 or dim % 2:
@@ -111,8 +118,10 @@ class HOPConfig:
                 )
         for name in ("encoder_layers", "decoder_layers"):
             layers = tuple(getattr(self, name))
-            if len(layers) != 4 or any(n < 1 for n in layers):
-                raise ConfigError(f"{name} must be 4 block counts >= 1, got {layers}")
+            if len(layers) != 4 or any(not 1 <= n <= MAX_BLOCKS_PER_STAGE for n in layers):
+                raise ConfigError(
+                    f"{name} must be 4 block counts from 1 to {MAX_BLOCKS_PER_STAGE}, got {layers}"
+                )
             object.__setattr__(self, name, layers)
 
 

@@ -4,14 +4,17 @@ One module per subcommand; each defines ``add_parser(subparsers)`` and
 ``run(args) -> int`` and imports its heavy dependencies (torch, cv2) inside
 ``run`` so that ``matting --help`` stays fast. Plugins add subcommands of their own
 through the ``matting_register_commands`` hook (core never imports them). Every
-user-caused error is caught here, in one place, and printed as one sentence with exit
-code 2.
+user-caused error is caught here, in one place, and printed as one sentence with
+exit code 2: the toolkit's typed errors, argument errors (argparse's, one line too),
+file-system errors (``OSError``: the path and the reason) and a closed output pipe.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -127,19 +130,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    if not args.verbose:
+        _quiet_opencv()
 
     from matting_core.errors import USER_ERRORS
 
     try:
-        return int(args.run(args) or 0)
+        code = int(args.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return code
     except USER_ERRORS as exc:
         if args.verbose:
             raise
-        print(f"matting {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _error(args.command, str(exc))
+    except BrokenPipeError:
+        if args.verbose:
+            raise
+        # Nothing more can reach the reader; point stdout at /dev/null so that the
+        # interpreter's own flush at exit does not fail a second time.
+        with contextlib.suppress(OSError, ValueError):  # ValueError: no descriptor (tests)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return _error(args.command, "the output pipe was closed before everything was written")
+    except OSError as exc:
+        if args.verbose:
+            raise
+        return _error(args.command, describe_os_error(exc))
     except KeyboardInterrupt:
         print(f"matting {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _error(command: str, message: str) -> int:
+    print(f"matting {command}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One sentence for a file-system error: the path(s) and the system's reason."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    paths = [os.fsdecode(p) for p in (exc.filename, exc.filename2) if p is not None]
+    if not paths:
+        return reason
+    return f"{' -> '.join(paths)}: {reason}"
+
+
+def _quiet_opencv() -> None:
+    """Keep OpenCV's own log lines off stderr: its failures reach the user as our errors."""
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")  # read when cv2 is first imported
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None and hasattr(cv2, "setLogLevel"):
+        cv2.setLogLevel(0)  # already imported: LOG_LEVEL_SILENT
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from matting_core.cli._checks import require_dir
+from matting_core.cli._checks import (
+    prepare_output_dir,
+    refuse_overwriting_inputs,
+    require_dir,
+)
 from matting_core.errors import InputError
 
 
@@ -56,7 +60,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="kernel size of the generated trimaps (default: 15)",
+        help="kernel size of the generated trimaps, 1 to 255 (default: 15)",
     )
     parser.add_argument(
         "--bg-per-fg",
@@ -72,6 +76,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+#: The folders ``build_composition_test_set`` writes under ``--out``.
+_OUTPUT_FOLDERS = ("merged", "alpha", "trimaps")
+
+
 def _check_file(path: Path | None, what: str) -> None:
     if path is not None and not path.is_file():
         raise InputError(f"the {what} file {path} does not exist")
@@ -81,14 +89,15 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from matting_data.composition1k import DEFAULT_TRIMAP_KERNEL_SIZE, build_composition_test_set
+    from matting_data.trimap_generation import MAX_KERNEL_SIZE
 
     if args.bg_per_fg < 1:
         raise InputError(f"--bg-per-fg must be at least 1, got {args.bg_per_fg}")
     if args.trimap_kernel is not None and args.trimaps is not None:
         raise InputError("--trimap-kernel applies to generated trimaps; drop it or --trimaps")
     kernel = DEFAULT_TRIMAP_KERNEL_SIZE if args.trimap_kernel is None else args.trimap_kernel
-    if kernel < 1:
-        raise InputError(f"--trimap-kernel must be at least 1, got {kernel}")
+    if not 1 <= kernel <= MAX_KERNEL_SIZE:
+        raise InputError(f"--trimap-kernel must be from 1 to {MAX_KERNEL_SIZE}, got {kernel}")
     require_dir(args.fg, "foreground")
     require_dir(args.alpha, "alpha")
     require_dir(args.bg, "background")
@@ -96,6 +105,14 @@ def run(args: argparse.Namespace) -> int:
         require_dir(args.trimaps, "trimap")
     _check_file(args.bg_names, "background names")
     _check_file(args.fg_names, "foreground names")
+    inputs = (args.fg, args.alpha, args.bg, args.trimaps, args.bg_names, args.fg_names)
+    refuse_overwriting_inputs(
+        [],
+        [p for p in inputs if p is not None],
+        output_dirs=[args.out, *(args.out / sub for sub in _OUTPUT_FOLDERS)],
+    )
+    for sub in _OUTPUT_FOLDERS:
+        prepare_output_dir(args.out / sub, "output")
 
     progress = tqdm(
         total=None, unit="img", desc="compose", disable=args.no_progress, file=sys.stderr

@@ -12,7 +12,11 @@ import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from matting_core.cli._checks import require_dir
+from matting_core.cli._checks import (
+    prepare_output_file,
+    refuse_overwriting_inputs,
+    require_dir,
+)
 from matting_core.errors import InputError
 
 
@@ -142,6 +146,11 @@ def run(args: argparse.Namespace) -> int:
         jobs += [(method, pred, gt, trimap) for pred, gt, trimap in triples]
     if args.baseline:
         jobs += [("trimap-only baseline", None, gt, trimap) for gt, trimap in cases.values()]
+    if args.csv is not None:
+        inputs = [args.gt, args.trimap, *args.pred]
+        inputs += [path for job in jobs for path in job[1:] if path is not None]
+        refuse_overwriting_inputs([args.csv], inputs)
+        prepare_output_file(args.csv, "CSV file")
 
     mask = not args.no_mask
     results = []

@@ -10,7 +10,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from matting_core.cli._checks import require_dir
+from matting_core.cli._checks import (
+    prepare_output_dir,
+    refuse_overwriting_inputs,
+    require_dir,
+)
 from matting_core.errors import InputError
 
 
@@ -73,10 +77,22 @@ def run(args: argparse.Namespace) -> int:
             f"matting foreground: warning: {len(names)} file(s) without a partner, missing in {folder}",
             file=sys.stderr,
         )
-    background = read_image(args.background) if args.background is not None else None
 
     def outputs(stem: str) -> list[Path]:
         return [d / f"{stem}.png" for d in (args.out, args.composites) if d is not None]
+
+    output_dirs = [d for d in (args.out, args.composites) if d is not None]
+    if len(output_dirs) == 2 and _same_place(*output_dirs):
+        raise InputError(f"--out and --composites are the same folder {args.out}")
+    refuse_overwriting_inputs(
+        [path for image, _ in pairs for path in outputs(image.stem)],
+        [args.images, args.alphas, *(p for pair in pairs for p in pair)]
+        + ([args.background] if args.background is not None else []),
+        output_dirs=output_dirs,
+    )
+    for folder in output_dirs:
+        prepare_output_dir(folder, "output")
+    background = read_image(args.background) if args.background is not None else None
 
     todo = [
         (i, a) for i, a in pairs if not (args.resume and all(p.exists() for p in outputs(i.stem)))
@@ -97,3 +113,10 @@ def run(args: argparse.Namespace) -> int:
         + ", ".join(f"written to {d}" for d in (args.out, args.composites) if d)
     )
     return 0
+
+
+def _same_place(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False

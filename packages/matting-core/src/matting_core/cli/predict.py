@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from matting_core.cli._checks import require_dir
+from matting_core.cli._checks import (
+    bounded_int,
+    device_argument,
+    prepare_output_dir,
+    prepare_output_file,
+    refuse_overwriting_inputs,
+    require_dir,
+)
 from matting_core.errors import InputError
 
 
@@ -68,17 +75,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         nargs="?",
         const=11,
         default=0,
-        type=_positive_int,
+        type=_dilate_size,
         metavar="PX",
         help=(
-            "after padding, dilate the trimap's unknown region with a PX x PX ellipse; the "
-            "known pixels kept are those left (the official GCA/HOP demos' --dilate_unknown; "
-            "the official demos use 11, the value when PX is left out)"
+            "after padding, dilate the trimap's unknown region with a PX x PX ellipse, "
+            "1 <= PX <= 255; the known pixels kept are those left (the official GCA/HOP demos' "
+            "--dilate_unknown; the official demos use 11, the value when PX is left out)"
         ),
     )
     parser.add_argument(
         "--pad-margin",
-        type=_non_negative_int,
+        type=bounded_int(0),
         metavar="N",
         help=(
             "reflect border added on every side before rounding up to the model's multiple; "
@@ -86,7 +93,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "official Composition-1k testers (default: the model's own)"
         ),
     )
-    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1 … (default: cpu)")
+    parser.add_argument(
+        "--device",
+        default=None,
+        type=device_argument,
+        help="cpu, cuda, cuda:1, mps (default: cpu)",
+    )
     parser.add_argument(
         "--bit-depth", type=int, choices=(8, 16), default=8, help="PNG bit depth of the output"
     )
@@ -104,22 +116,10 @@ def _thresholds(text: str) -> tuple[int, int]:
     return low, high
 
 
-def _int(text: str, minimum: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
-    return value
+def _dilate_size(text: str) -> int:
+    from matting_core.inference import MAX_DILATE_UNKNOWN
 
-
-def _positive_int(text: str) -> int:
-    return _int(text, 1)
-
-
-def _non_negative_int(text: str) -> int:
-    return _int(text, 0)
+    return bounded_int(1, MAX_DILATE_UNKNOWN)(text)
 
 
 def _jobs(args: argparse.Namespace) -> list[tuple[Path, Path | None, Path]]:
@@ -159,6 +159,20 @@ def _jobs(args: argparse.Namespace) -> list[tuple[Path, Path | None, Path]]:
     return [(image, trimap, args.out / f"{image.stem}.png") for image, trimap in matched]
 
 
+def _check_outputs(args: argparse.Namespace, jobs: list[tuple[Path, Path | None, Path]]) -> None:
+    """Before any work: no output replaces an input, and every output can be written."""
+    inputs = [path for image, trimap, _ in jobs for path in (image, trimap) if path is not None]
+    inputs += [
+        p for p in (args.images, args.trimaps, args.checkpoint, args.image, args.trimap) if p
+    ]
+    output_dirs = [args.out] if args.out is not None else []
+    refuse_overwriting_inputs([out for _, _, out in jobs], inputs, output_dirs=output_dirs)
+    if args.out is not None:
+        prepare_output_dir(args.out, "output")
+    else:
+        prepare_output_file(args.output, "output")
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -168,6 +182,7 @@ def run(args: argparse.Namespace) -> int:
     from matting_data import read_image, read_trimap, write_alpha
 
     jobs = _jobs(args)
+    _check_outputs(args, jobs)
     info = get_model_info(args.model)
     overrides = parse_overrides(info.config_class, args.overrides)
     loaded = load_model(args.model, args.checkpoint, **overrides)

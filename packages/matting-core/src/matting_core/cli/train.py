@@ -35,6 +35,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="continue the run in --run-dir from its newest usable checkpoint",
     )
     parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start afresh in a --run-dir that holds an earlier run, deleting that run's "
+        "checkpoints, metrics and events",
+    )
+    parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
@@ -51,7 +57,13 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.overrides)
     run_dir = args.run_dir if args.run_dir is not None else Path("runs") / args.config.stem
-    result = train(cfg, run_dir, resume=args.resume, progress=not args.no_progress)
+    result = train(
+        cfg,
+        run_dir,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        progress=not args.no_progress,
+    )
     if os.environ.get("RANK", "0") == "0":
         if result.resumed_from is not None:
             print(f"resumed at step {result.resumed_from}")

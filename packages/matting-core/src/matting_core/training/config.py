@@ -259,7 +259,11 @@ class LossConfig:
 
     def _check(self) -> None:
         for name, weight in self.terms.items():
-            _require(math.isfinite(weight), f"terms.{name}", f"must be finite, got {weight}")
+            _require(
+                weight >= 0,
+                f"terms.{name}",
+                f"must be >= 0, got {weight} (a negative weight trains to maximise the loss)",
+            )
         for name in self.options:
             _require(
                 name in self.terms,
@@ -460,6 +464,8 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
             return value
     elif tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ConfigError(f"{key}: must be a finite number, got {value}")
             return float(value)
     elif tp is str:
         if isinstance(value, str):

@@ -8,6 +8,7 @@ run directory::
       metrics.jsonl      one JSON line per logged step and per validation
       tensorboard/       TensorBoard events
       checkpoints/       step-*.pt full states, latest.json, best/final .safetensors weights
+      .lock              held (flock) by the run using the directory
 
 The engine owns everything that is the same for every model: data loading (a
 ``DistributedSampler`` shard per rank, per-item seeding by the dataset), forward/backward
@@ -42,7 +43,13 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Subset
 
 from matting_core._atomic import atomic_write_bytes
-from matting_core.errors import CheckpointError, ConfigError, MattingWarning, PluginError
+from matting_core.errors import (
+    CheckpointError,
+    ConfigError,
+    MattingWarning,
+    PluginError,
+    TrainingDivergedError,
+)
 from matting_core.training import distributed as dist_utils
 from matting_core.training.config import TrainConfig, check_names, config_to_dict, dump_config
 from matting_core.training.logger import RunLogger
@@ -59,10 +66,14 @@ from matting_core.training.state import (
 )
 from matting_core.training.validation import validate
 
-__all__ = ["CONFIG_FILE", "TrainResult", "seed_everything", "train"]
+__all__ = ["CONFIG_FILE", "LOCK_FILE", "TrainResult", "seed_everything", "train"]
 
 #: Name of the resolved config in the run directory.
 CONFIG_FILE = "config.toml"
+#: The file a run holds a lock on while it uses its directory.
+LOCK_FILE = ".lock"
+#: What a run writes in its directory: the files an earlier run leaves (and --overwrite removes).
+_RUN_OUTPUTS = (CONFIG_FILE, "metrics.jsonl", "tensorboard", CHECKPOINT_DIR)
 
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -105,22 +116,36 @@ def train(
     run_dir: str | os.PathLike[str],
     *,
     resume: bool = False,
+    overwrite: bool = False,
     recipe: TrainingRecipe | None = None,
     progress: bool = True,
 ) -> TrainResult:
     """Train ``cfg`` in ``run_dir``; under torchrun, every rank calls this.
 
+    The run holds a lock on ``run_dir`` (``.lock``, released when the process ends, even
+    when killed), so a second run in the same directory is refused instead of interleaving
+    its checkpoints and metrics with the first.
+
     :param cfg: the validated config (:func:`~matting_core.training.config.load_config`).
     :param run_dir: the run directory, created if needed.
     :param resume: continue from the newest usable checkpoint in ``run_dir`` (a run without
         checkpoints starts fresh, with a warning).
+    :param overwrite: start afresh in a directory that holds an earlier run, deleting that
+        run's config, metrics, TensorBoard events and checkpoints first.
     :param recipe: the training recipe; default :func:`~matting_core.training.recipe.recipe_for`.
     :param progress: show a progress bar (rank 0 only) with loss, lr, step rate and ETA.
-    :raises ConfigError: a config that cannot run (unknown names, batch not divisible, a run
-        directory that already holds a run and no ``resume``).
-    :raises CheckpointError: ``resume`` and no checkpoint of the run can be loaded.
+    :raises ConfigError: a config that cannot run (unknown names, batch not divisible), a run
+        directory that is a file, is in use by another run, or already holds a run while
+        neither ``resume`` nor ``overwrite`` is given.
+    :raises CheckpointError: ``resume`` and no checkpoint of the run can be loaded, or the
+        checkpoint's optimiser is not the config's.
+    :raises TrainingDivergedError: the loss became infinite or NaN.
     """
-    trainer = _Trainer(cfg, Path(run_dir), recipe=recipe, progress=progress, resume=resume)
+    if resume and overwrite:
+        raise ConfigError("resume and overwrite exclude each other: continue the run or replace it")
+    trainer = _Trainer(
+        cfg, Path(run_dir), recipe=recipe, progress=progress, resume=resume, overwrite=overwrite
+    )
     try:
         return trainer.fit()
     finally:
@@ -138,12 +163,15 @@ class _Trainer:
         recipe: TrainingRecipe | None,
         progress: bool,
         resume: bool,
+        overwrite: bool = False,
     ) -> None:
         self.cfg = cfg
         self.run_dir = run_dir
         self.resume = resume
+        self.overwrite = overwrite
         self.logger: RunLogger | None = None
         self.pbar: Any = None
+        self._lock: int | None = None
         check_names(cfg)
         self.ctx = dist_utils.init_distributed(cfg.run.device)
         try:
@@ -272,12 +300,26 @@ class _Trainer:
     # ---------------------------------------------------------------------------------------
 
     def _check_run_dir(self) -> None:
-        existing = list_checkpoints(self.run_dir)
-        if existing and not self.resume:
-            raise ConfigError(
-                f"run directory {self.run_dir} already holds a run ({existing[0][1].name}); "
-                "pass --resume to continue it, or choose another --run-dir"
-            )
+        """Make (rank 0) and lock the run directory; refuse one that holds an earlier run."""
+        if self.ctx.is_main:
+            try:
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(
+                    f"the run directory {self.run_dir} cannot be made: {exc.strerror or exc}"
+                ) from exc
+            self._lock = _lock_run_dir(self.run_dir)
+        earlier = _earlier_run(self.run_dir)
+        if earlier and not self.resume:
+            if not self.overwrite:
+                raise ConfigError(
+                    f"run directory {self.run_dir} already holds a run ({', '.join(earlier)}); "
+                    "pass --resume to continue it, --overwrite to replace it, or choose "
+                    "another --run-dir"
+                )
+            if self.ctx.is_main:
+                _remove_run_outputs(self.run_dir)
+        dist_utils.barrier(self.ctx)
 
     def _write_config(self) -> None:
         """Save the resolved config (rank 0), once everything could be built."""
@@ -319,6 +361,7 @@ class _Trainer:
             return
         state, path = loaded
         for name, module in self.raw.items():
+            _check_same_optimizer(path, name, state.get("config"), self.cfg)
             try:
                 module.load_state_dict(state["networks"][name])
                 self.optimizers[name].load_state_dict(state["optimizers"][name])
@@ -522,7 +565,7 @@ class _Trainer:
         metrics["samples_per_s"] = rate * self.cfg.data.batch_size
         self.last_loss = metrics["loss"]
         if not math.isfinite(metrics["loss"]):
-            raise FloatingPointError(
+            raise TrainingDivergedError(
                 f"step {self.step}: the loss is {metrics['loss']}; lower optim.lr, set "
                 "optim.grad_clip, or check the data"
             )
@@ -606,9 +649,92 @@ class _Trainer:
             self.pbar.close()
         if self.logger is not None:
             self.logger.close()
+        if self._lock is not None:
+            os.close(self._lock)  # releases the flock
+            self._lock = None
         ctx = getattr(self, "ctx", None)
         if ctx is not None:
             dist_utils.shutdown(ctx)
+
+
+def _lock_run_dir(run_dir: Path) -> int:
+    """Take the run directory's lock (``LOCK_FILE``) without waiting; return its descriptor.
+
+    ``flock`` belongs to the open file, so the kernel releases it when the process ends in any
+    way (a SIGKILLed run can be resumed at once), and a stale lock file locks nothing.
+
+    :raises ConfigError: another process holds the lock.
+    """
+    path = run_dir / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        _try_lock(fd)
+    except OSError:
+        try:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+        finally:
+            os.close(fd)
+        raise ConfigError(
+            f"run directory {run_dir} is in use by another matting train (process {holder}); "
+            "wait for it to finish or choose another --run-dir"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    return fd
+
+
+def _try_lock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        import msvcrt
+
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _earlier_run(run_dir: Path) -> list[str]:
+    """The files of an earlier run in ``run_dir`` (step checkpoints first), or []."""
+    found = [path.name for _, path in list_checkpoints(run_dir)[:1]]
+    checkpoints = run_dir / CHECKPOINT_DIR
+    for name in ("final.safetensors", "best.safetensors", "latest.json"):
+        if (checkpoints / name).exists():
+            found.append(name)
+    for name in ("metrics.jsonl", "tensorboard"):
+        if (run_dir / name).exists():
+            found.append(name)
+    return found
+
+
+def _remove_run_outputs(run_dir: Path) -> None:
+    """Delete what an earlier run wrote (``--overwrite``); other files are left alone."""
+    import shutil
+
+    for name in _RUN_OUTPUTS:
+        path = run_dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+
+
+def _check_same_optimizer(path: Path, name: str, saved_config: Any, cfg: TrainConfig) -> None:
+    """Refuse to resume with another optimiser than the checkpoint's: torch would load the
+    saved hyper-parameters over the new optimiser's and fail later, inside a step."""
+    if not isinstance(saved_config, Mapping):
+        return  # nothing recorded to compare with
+    optim = saved_config.get("optim", {})
+    if name == "discriminator":
+        optim = saved_config.get("adversarial", {}).get("optim", optim)
+    saved = optim.get("name") if isinstance(optim, Mapping) else None
+    current = (cfg.discriminator_optim if name == "discriminator" else cfg.optim).name
+    if saved is not None and saved != current:
+        key = "adversarial.optim.name" if name == "discriminator" else "optim.name"
+        raise CheckpointError(
+            f"{path} was written with the {saved} optimiser for the {name}, but {key} is now "
+            f"{current!r}; resume with {saved!r}, or start afresh with --overwrite"
+        )
 
 
 def _latest_path(run_dir: Path) -> Path | None:

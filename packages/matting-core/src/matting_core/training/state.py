@@ -16,7 +16,8 @@ Layout of ``RUN_DIR/checkpoints/``::
 
 Every file is written atomically (temporary file, fsync, ``os.replace``), so a run killed at
 any moment leaves the previous files intact.  :func:`load_latest_state` checks the sha256 and
-falls back to the previous checkpoint, with a warning, when the newest is truncated or corrupt.
+falls back to the previous checkpoint, with a warning, when the newest is truncated, corrupt
+or has lost its sidecar.
 """
 
 from __future__ import annotations
@@ -196,10 +197,14 @@ def _remove_stale_temporaries(directory: Path) -> None:
 
 
 def load_state_file(path: Path) -> dict[str, Any]:
-    """Read one checkpoint, verifying its sidecar's sha256 first when there is one.
+    """Read one checkpoint after verifying it against its sidecar's sha256.
 
-    :raises CheckpointError: missing, truncated, corrupt, of another format, or unsafe (a
-        pickle that needs more than tensors and plain containers).
+    A checkpoint without a readable sidecar is refused rather than loaded unchecked: it is
+    what a writer killed between the two renames leaves, and its integrity cannot be known.
+
+    :raises CheckpointError: missing, without (or with a damaged) sidecar, truncated,
+        corrupt, of another format, or unsafe (a pickle that needs more than tensors and
+        plain containers).
     """
     path = Path(path)
     try:
@@ -207,16 +212,23 @@ def load_state_file(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise CheckpointError(f"cannot read {path}: {exc.strerror or exc}") from None
     sidecar_path = _sidecar(path)
-    if sidecar_path.is_file():
-        try:
-            expected = json.loads(sidecar_path.read_text(encoding="utf-8"))["sha256"]
-        except (OSError, ValueError, KeyError, TypeError):
-            expected = None
-        if expected is not None and hashlib.sha256(data).hexdigest() != expected:
-            raise CheckpointError(
-                f"{path} does not match the sha256 in {sidecar_path.name} "
-                f"({len(data)} bytes; truncated or corrupt)"
-            )
+    try:
+        expected = json.loads(sidecar_path.read_text(encoding="utf-8"))["sha256"]
+        if not isinstance(expected, str):
+            raise TypeError(expected)
+    except FileNotFoundError:
+        raise CheckpointError(
+            f"{path} has no sidecar {sidecar_path.name}, so its sha256 cannot be checked"
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError):
+        raise CheckpointError(
+            f"{path}'s sidecar {sidecar_path.name} is damaged, so its sha256 cannot be checked"
+        ) from None
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise CheckpointError(
+            f"{path} does not match the sha256 in {sidecar_path.name} "
+            f"({len(data)} bytes; truncated or corrupt)"
+        )
     try:
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many kinds for a damaged or unsafe pickle

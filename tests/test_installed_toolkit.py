@@ -25,9 +25,10 @@ def _matting(*args: str) -> subprocess.CompletedProcess:
     [
         ("matting_metrics", ("matting_core", "matting_data", "torch")),
         ("matting_data", ("matting_core", "matting_metrics", "torch")),
-        ("matting_core", ("matting_gca", "matting_hop")),  # plugins come by entry point
-        ("matting_gca", ("matting_hop",)),  # a paper plugin never imports another
-        ("matting_hop", ("matting_gca",)),
+        ("matting_core", ("matting_gca", "matting_hop", "matting_classical")),  # entry points
+        ("matting_gca", ("matting_hop", "matting_classical")),  # a plugin never imports another
+        ("matting_hop", ("matting_gca", "matting_classical")),
+        ("matting_classical", ("matting_gca", "matting_hop")),
     ],
 )
 def test_dependencies_point_one_way(module, forbidden):
@@ -56,6 +57,8 @@ def test_list_finds_the_paper_plugins_through_their_entry_points():
     providers = {row["name"]: row["provider"] for row in json.loads(result.stdout)["models"]}
     assert providers["gca"] == providers["gca-small"] == "gca"
     assert providers["hop"] == providers["hop-all-data"] == "hop"
+    classical = ("closed-form", "knn", "lkm", "random-walk", "lbdm")
+    assert {providers[name] for name in classical} == {"classical"}
 
 
 def test_disable_autoload_keeps_only_builtins():
@@ -102,3 +105,45 @@ def test_bad_input_is_one_sentence_exit_2(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_classical_model_predicts_and_evaluates_on_bundled_samples(tmp_path):
+    """closed-form through the console scripts, as a user runs it after `pip install
+    matting-classical`: no weights, no checkpoint, far below the trimap-only baseline."""
+    import csv
+
+    root = Path(_matting("samples", "--path").stdout.strip())
+    pred = tmp_path / "closed-form"
+    result = _matting(
+        "predict",
+        "--model",
+        "closed-form",
+        "--images",
+        str(root / "image"),
+        "--trimaps",
+        str(root / "trimap"),
+        "--out",
+        str(pred),
+        "--no-progress",
+    )
+    assert result.returncode == 0, result.stderr
+    csv_path = tmp_path / "rows.csv"
+    result = _matting(
+        "evaluate",
+        "--pred",
+        str(pred),
+        "--baseline",
+        "--gt",
+        str(root / "alpha"),
+        "--trimap",
+        str(root / "trimap"),
+        "--csv",
+        str(csv_path),
+        "--no-progress",
+    )
+    assert result.returncode == 0, result.stderr
+    sad: dict[str, list[float]] = {}
+    for row in csv.DictReader(csv_path.open()):
+        sad.setdefault(row["method"], []).append(float(row["sad"]))
+    assert len(sad["closed-form"]) == 4
+    assert sum(sad["closed-form"]) < sum(sad["trimap-only baseline"]) / 5

@@ -61,6 +61,14 @@ def runnable_models() -> list[str]:
     return names
 
 
+def _label(model: str) -> str:
+    """The row's name: the model, and the variant its bundled weights were trained as."""
+    from matting_core import load_model
+
+    loaded = load_model(model)
+    return f"`{model}`" + (f" (bundled `{loaded.name}`)" if loaded.name != model else "")
+
+
 def _warm_up(model: str, samples: Path, folder: Path) -> None:
     import cv2
 
@@ -177,7 +185,7 @@ def main() -> int:
                 f"{m['conn']:.2f}",
                 f"{seconds[model, folder]:.2f}",
             ]
-        lines.append(f"| `{model}` | " + " | ".join(cells) + " |")
+        lines.append(f"| {_label(model)} | " + " | ".join(cells) + " |")
     table = "\n".join(lines)
     (args.out / "table.md").write_text(table + "\n")
     print(table)

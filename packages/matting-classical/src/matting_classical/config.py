@@ -11,6 +11,7 @@ limits that keep memory and time bounded on large photos (see :mod:`matting_clas
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -30,6 +31,19 @@ __all__ = [
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
+
+
+#: The lower bound of every numeric option, checked wherever a config has the option.
+_LOWER_BOUNDS: dict[str, tuple[float, bool]] = {  # name: (bound, strictly greater)
+    "epsilon": (0.0, True),
+    "sigma": (0.0, True),
+    "constraint_weight": (0.0, True),
+    "regularization": (0.0, False),
+    "preconditioner_threshold": (0.0, False),
+    "radius": (1, False),
+    "max_iterations": (1, False),
+    "tile_margin": (0, False),
+}
 
 
 @dataclass(frozen=True)
@@ -59,11 +73,15 @@ class SolverConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            if field.name in _LOWER_BOUNDS:
+                bound, strict = _LOWER_BOUNDS[field.name]
+                value = getattr(self, field.name)
+                _require(
+                    value > bound if strict else value >= bound,
+                    f"{field.name} must be {'>' if strict else '>='} {bound}, got {value}",
+                )
         _require(0.0 < self.tolerance < 1.0, f"tolerance must be in (0, 1), got {self.tolerance}")
-        _require(
-            self.max_iterations >= 1, f"max_iterations must be >= 1, got {self.max_iterations}"
-        )
-        _require(self.tile_margin >= 0, f"tile_margin must be >= 0, got {self.tile_margin}")
         side = math.isqrt(max(self.max_pixels, 0))
         _require(
             side - 2 * self.tile_margin >= max(16, self.tile_margin),
@@ -93,15 +111,6 @@ class ClosedFormConfig(SolverConfig):
     epsilon: float = 1e-7
     radius: int = 1
     preconditioner_threshold: float = 1e-4
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _require(self.epsilon > 0, f"epsilon must be > 0, got {self.epsilon}")
-        _require(self.radius >= 1, f"radius must be >= 1, got {self.radius}")
-        _require(
-            self.preconditioner_threshold >= 0,
-            f"preconditioner_threshold must be >= 0, got {self.preconditioner_threshold}",
-        )
 
 
 @dataclass(frozen=True)
@@ -142,10 +151,6 @@ class KNNConfig(SolverConfig):
         _require(
             self.kernel in ("binary", "soft"), f"kernel must be binary or soft, got {self.kernel!r}"
         )
-        _require(
-            self.constraint_weight > 0,
-            f"constraint_weight must be > 0, got {self.constraint_weight}",
-        )
 
 
 @dataclass(frozen=True)
@@ -161,15 +166,6 @@ class LargeKernelConfig(SolverConfig):
     epsilon: float = 1e-7
     radius: int = 10
     constraint_weight: float = 100.0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _require(self.epsilon > 0, f"epsilon must be > 0, got {self.epsilon}")
-        _require(self.radius >= 1, f"radius must be >= 1, got {self.radius}")
-        _require(
-            self.constraint_weight > 0,
-            f"constraint_weight must be > 0, got {self.constraint_weight}",
-        )
 
 
 @dataclass(frozen=True)
@@ -189,18 +185,6 @@ class RandomWalkConfig(SolverConfig):
     regularization: float = 1e-8
     constraint_weight: float = 100.0
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _require(self.sigma > 0, f"sigma must be > 0, got {self.sigma}")
-        _require(self.radius >= 1, f"radius must be >= 1, got {self.radius}")
-        _require(
-            self.regularization >= 0, f"regularization must be >= 0, got {self.regularization}"
-        )
-        _require(
-            self.constraint_weight > 0,
-            f"constraint_weight must be > 0, got {self.constraint_weight}",
-        )
-
 
 @dataclass(frozen=True)
 class LearningBasedConfig(SolverConfig):
@@ -218,16 +202,3 @@ class LearningBasedConfig(SolverConfig):
     constraint_weight: float = 100.0
     preconditioner_threshold: float = 1e-4
     max_pixels: int = 750_000
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        _require(self.epsilon > 0, f"epsilon must be > 0, got {self.epsilon}")
-        _require(self.radius >= 1, f"radius must be >= 1, got {self.radius}")
-        _require(
-            self.constraint_weight > 0,
-            f"constraint_weight must be > 0, got {self.constraint_weight}",
-        )
-        _require(
-            self.preconditioner_threshold >= 0,
-            f"preconditioner_threshold must be >= 0, got {self.preconditioner_threshold}",
-        )

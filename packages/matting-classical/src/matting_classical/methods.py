@@ -2,7 +2,7 @@
 
 Each function solves one image (or one tile) whole:
 
-    solve(image, known, values, config, x0=None, desc=..., progress=False) -> alpha
+    solve(image, known, values, config, x0=None, desc=..., progress=False, frame=None) -> alpha
 
 with ``image`` (H, W, 3) float64 RGB in [0, 1], ``known`` (H, W) bool the pixels whose alpha is
 given, ``values`` (H, W) float64 that alpha where ``known`` (0 / 1 for a trimap; a tile's

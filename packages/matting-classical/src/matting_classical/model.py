@@ -104,19 +104,20 @@ class ClassicalMatting(nn.Module):
         alphas = [
             self.matte(
                 image[b].permute(1, 2, 0).float().cpu().numpy(),
-                trimap[b].argmax(0).cpu().numpy(),
+                # one byte per pixel: 0 background, 128 unknown, 255 foreground
+                (trimap[b, 1] * 128 + trimap[b, 2] * 255).to(torch.uint8).cpu().numpy(),
             )
             for b in range(image.shape[0])
         ]
         alpha = torch.from_numpy(np.stack(alphas)).unsqueeze(1)
         return {"alpha": alpha.to(device=image.device, dtype=image.dtype)}
 
-    def matte(self, image: np.ndarray, trimap_class: np.ndarray) -> np.ndarray:
+    def matte(self, image: np.ndarray, trimap: np.ndarray) -> np.ndarray:
         """Solve one image.
 
         Args:
             image: (H, W, 3) float RGB in [0, 1].
-            trimap_class: (H, W) int, 0 background, 1 unknown, 2 foreground.
+            trimap: (H, W) uint8, 0 background, 128 unknown, 255 foreground.
 
         Returns:
             (H, W) float32 alpha in [0, 1].
@@ -124,13 +125,13 @@ class ClassicalMatting(nn.Module):
         Raises:
             InputError: a trimap with no known pixel, or an image smaller than one window.
         """
-        known = trimap_class != 1
+        known = trimap != 128
         if not known.any():
             raise InputError(
                 f"{self.name} needs known pixels: the trimap marks every pixel unknown"
             )
         self.check_size(*known.shape)
-        values = (trimap_class == 2).astype(np.float64)
+        values = (trimap == 255).astype(np.float32)
         return solve_bounded(
             type(self).solve,
             image,

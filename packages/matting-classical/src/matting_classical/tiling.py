@@ -55,7 +55,7 @@ def solve_bounded(
         image: (H, W, 3) float RGB in [0, 1] (float32 is fine; each piece is converted to
             float64 on its own).
         known: (H, W) bool, the trimap's known pixels.
-        values: (H, W) float alpha of the known pixels (0 / 1).
+        values: (H, W) float alpha of the known pixels: 1 on foreground, 0 elsewhere.
         config: the method's config (limits, tolerance, its own parameters).
         min_side: the smallest height or width the method can solve (its window side); tiles
             are widened to it where the image allows.
@@ -84,9 +84,10 @@ def solve_bounded(
     else:  # the known regions (or a side) vanished at the coarse scale: no global information
         coarse_alpha = np.full(coarse_known.shape, 0.5, np.float32)
     guide = cv2.resize(coarse_alpha, (width, height), interpolation=cv2.INTER_LINEAR)
-    guide[known] = values[known]
+    np.copyto(guide, values, where=known)
 
-    alpha = np.where(known, values, 0).astype(np.float32)
+    # 1 on known foreground, 0 elsewhere; the tiles with unknown pixels overwrite theirs
+    alpha = values.astype(np.float32)
     tiles = [
         tile for tile in tile_grid(height, width, config.tile_size) if _has_unknown(known, tile)
     ]
@@ -141,7 +142,9 @@ def coarse_problem(
     height, width = known.shape
     scale = math.sqrt(max_pixels / (height * width))
     size = (max(1, math.floor(width * scale)), max(1, math.floor(height * scale)))
-    coarse_image = cv2.resize(image.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    coarse_image = cv2.resize(
+        np.ascontiguousarray(image, np.float32), size, interpolation=cv2.INTER_AREA
+    )
     trimap = np.where(known, values, 0.5).astype(np.float32)
     coarse_trimap = cv2.resize(trimap, size, interpolation=cv2.INTER_AREA)
     is_background = np.abs(coarse_trimap) < 1e-4

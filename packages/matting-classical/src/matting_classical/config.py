@@ -100,8 +100,8 @@ class SolverConfig:
 class ClosedFormConfig(SolverConfig):
     """Closed-form matting (Levin, Lischinski & Weiss 2008).
 
-    :param epsilon: regularisation of the local colour-line model (the paper's ε; 1e-7 as in
-        the paper's experiments); larger values give smoother mattes.
+    :param epsilon: regularisation ε of the local colour-line model (pymatting's default
+        1e-7); larger values give smoother mattes.
     :param radius: windows are ``(2 radius + 1)^2`` pixels (the paper's 3x3 for radius 1).
     :param preconditioner_threshold: entries the incomplete Cholesky preconditioner drops
         (pymatting's ``ichol`` ``discard_threshold``); smaller is a better but larger
@@ -123,7 +123,8 @@ class KNNConfig(SolverConfig):
     :param distance_weights: weight of the pixel position in each search's feature vector,
         one per entry of ``n_neighbors``.
     :param kernel: affinity of two neighbours: ``binary`` (1, pymatting's default) or
-        ``soft`` (the paper's ``1 - ||X(i) - X(j)|| / C`` with the L1 norm).
+        ``soft`` (``1 - ||f_i - f_j||_1 / 5`` over the 5 features, pymatting's form of the
+        paper's ``1 - ||X(i) - X(j)|| / C``).
     :param constraint_weight: λ, the weight of the trimap's known pixels in the system
         ``(L + λ D) α = λ b``.
     """
@@ -191,9 +192,9 @@ class LearningBasedConfig(SolverConfig):
     """Learning-based digital matting (Zheng & Kambhamettu 2009): a kernel ridge regression of
     alpha on colour in each window.
 
-    :param epsilon: the ridge regularisation λ of each window's regression.
+    :param epsilon: the ridge regularisation of each window's regression.
     :param radius: windows are ``(2 radius + 1)^2`` pixels.
-    :param constraint_weight: the weight of the trimap's known pixels (the paper's c).
+    :param constraint_weight: λ, the weight of the trimap's known pixels.
     :param preconditioner_threshold: incomplete Cholesky drop threshold, as closed-form's.
     """
 

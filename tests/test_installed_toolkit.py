@@ -26,10 +26,12 @@ def _matting(*args: str) -> subprocess.CompletedProcess:
         ("matting_metrics", ("matting_core", "matting_data", "torch")),
         ("matting_data", ("matting_core", "matting_metrics", "torch")),
         ("matting_core", ("matting_gca", "matting_hop", "matting_nn", "matting_serve")),
+        ("matting_core", ("matting_classical",)),  # plugins only by entry point
         ("matting_nn", ("matting_core", "matting_data", "matting_metrics")),
-        ("matting_gca", ("matting_hop", "matting_serve")),  # a plugin never imports another
-        ("matting_hop", ("matting_gca", "matting_serve")),
-        ("matting_serve", ("matting_gca", "matting_hop")),
+        ("matting_gca", ("matting_hop", "matting_serve", "matting_classical")),  # never another
+        ("matting_hop", ("matting_gca", "matting_serve", "matting_classical")),
+        ("matting_serve", ("matting_gca", "matting_hop", "matting_classical")),
+        ("matting_classical", ("matting_gca", "matting_hop", "matting_serve")),
     ],
 )
 def test_dependencies_point_one_way(module, forbidden):
@@ -85,6 +87,8 @@ def test_list_finds_the_paper_plugins_through_their_entry_points():
     providers = {row["name"]: row["provider"] for row in json.loads(result.stdout)["models"]}
     assert providers["gca"] == providers["gca-small"] == "gca"
     assert providers["hop"] == providers["hop-all-data"] == "hop"
+    classical = ("closed-form", "knn", "lkm", "random-walk", "lbdm")
+    assert {providers[name] for name in classical} == {"classical"}
 
 
 def test_disable_autoload_keeps_only_builtins():
@@ -176,3 +180,45 @@ def test_an_image_format_the_toolkit_does_not_read_is_refused(tmp_path):
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "is a Radiance HDR file" in result.stderr
     assert not out.exists()
+
+
+def test_classical_model_predicts_and_evaluates_on_bundled_samples(tmp_path):
+    """closed-form through the console scripts, as a user runs it after `pip install
+    matting-classical`: no weights, no checkpoint, far below the trimap-only baseline."""
+    import csv
+
+    root = Path(_matting("samples", "--path").stdout.strip())
+    pred = tmp_path / "closed-form"
+    result = _matting(
+        "predict",
+        "--model",
+        "closed-form",
+        "--images",
+        str(root / "image"),
+        "--trimaps",
+        str(root / "trimap"),
+        "--out",
+        str(pred),
+        "--no-progress",
+    )
+    assert result.returncode == 0, result.stderr
+    csv_path = tmp_path / "rows.csv"
+    result = _matting(
+        "evaluate",
+        "--pred",
+        str(pred),
+        "--baseline",
+        "--gt",
+        str(root / "alpha"),
+        "--trimap",
+        str(root / "trimap"),
+        "--csv",
+        str(csv_path),
+        "--no-progress",
+    )
+    assert result.returncode == 0, result.stderr
+    sad: dict[str, list[float]] = {}
+    for row in csv.DictReader(csv_path.open()):
+        sad.setdefault(row["method"], []).append(float(row["sad"]))
+    assert len(sad["closed-form"]) == 4
+    assert sum(sad["closed-form"]) < sum(sad["trimap-only baseline"]) / 5

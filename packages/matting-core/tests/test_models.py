@@ -16,9 +16,13 @@ from matting_core.plugins import model_registry
 SIZE = 64
 
 
-def _inputs(batch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+def _inputs(info, batch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    """An RGB image in [0, 1] normalised as ``info`` says (what ``predict`` gives the model)
+    and a random one-hot trimap."""
     generator = torch.Generator().manual_seed(0)
-    image = torch.randn(batch, 3, SIZE, SIZE, generator=generator)
+    rgb = torch.rand(batch, 3, SIZE, SIZE, generator=generator)
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in (info.mean, info.std))
+    image = (rgb - mean) / std
     labels = torch.randint(0, 3, (batch, SIZE, SIZE), generator=generator)
     trimap = torch.nn.functional.one_hot(labels, 3).permute(0, 3, 1, 2).float()
     return image, trimap
@@ -29,7 +33,7 @@ def test_forward_backward(name):
     torch.manual_seed(0)
     info = get_model_info(name)
     model = create_model(name)
-    image, trimap = _inputs()
+    image, trimap = _inputs(info)
     image.requires_grad_(True)
     out = model(image, trimap if info.needs_trimap else None)
 

@@ -1,0 +1,17 @@
+"""matting-classical's hook implementations (the module named by the ``matting`` entry point)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from matting_classical.model import METHODS, model_info
+from matting_core import hookimpl
+
+if TYPE_CHECKING:
+    from matting_core.registry import ModelRegistry
+
+
+@hookimpl
+def matting_register_models(registry: ModelRegistry) -> None:
+    for method in METHODS:
+        registry.add(method.name, method, model_info(method))

@@ -25,8 +25,11 @@ def _matting(*args: str) -> subprocess.CompletedProcess:
     [
         ("matting_metrics", ("matting_core", "matting_data", "torch")),
         ("matting_data", ("matting_core", "matting_metrics", "torch")),
-        ("matting_core", ("matting_gca", "matting_hop", "matting_nn", "matting_serve")),
-        ("matting_core", ("matting_classical",)),  # plugins only by entry point
+        # core finds plugins only by entry point, and never imports matting-nn
+        (
+            "matting_core",
+            ("matting_gca", "matting_hop", "matting_classical", "matting_nn", "matting_serve"),
+        ),
         ("matting_nn", ("matting_core", "matting_data", "matting_metrics")),
         ("matting_gca", ("matting_hop", "matting_serve", "matting_classical")),  # never another
         ("matting_hop", ("matting_gca", "matting_serve", "matting_classical")),

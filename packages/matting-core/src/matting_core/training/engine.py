@@ -25,6 +25,7 @@ reproduces an uninterrupted run bit for bit.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
@@ -174,10 +175,14 @@ class _Trainer:
         self._lock: int | None = None
         check_names(cfg)
         self.ctx = dist_utils.init_distributed(cfg.run.device)
+        # A run refused during set-up leaves no directory behind that it made itself.
+        made_run_dir = not run_dir.exists()
         try:
             self._setup(recipe, progress)
         except BaseException:
             self.close()
+            if made_run_dir and self.ctx.is_main:
+                _remove_lock_only_dir(run_dir)
             raise
 
     def _setup(self, recipe: TrainingRecipe | None, progress: bool) -> None:
@@ -655,6 +660,14 @@ class _Trainer:
         ctx = getattr(self, "ctx", None)
         if ctx is not None:
             dist_utils.shutdown(ctx)
+
+
+def _remove_lock_only_dir(run_dir: Path) -> None:
+    """Remove ``run_dir`` if it holds nothing but the lock file (a run refused at set-up)."""
+    with contextlib.suppress(OSError):
+        if {p.name for p in run_dir.iterdir()} <= {LOCK_FILE}:
+            (run_dir / LOCK_FILE).unlink(missing_ok=True)
+            run_dir.rmdir()
 
 
 def _lock_run_dir(run_dir: Path) -> int:

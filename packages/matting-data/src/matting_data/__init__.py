@@ -36,6 +36,7 @@ from matting_data.compositing import composite, composite_over, resize_backgroun
 from matting_data.composition1k import CompositionReport, build_composition_test_set
 from matting_data.cutout import (
     COLOUR_NAMES,
+    background_leak,
     cutout_rgba,
     fit_background,
     parse_colour,
@@ -155,6 +156,7 @@ __all__ = [
     "__version__",
     "alphagan_pipeline",
     "atomic_write_bytes",
+    "background_leak",
     "band_trimap",
     "build_composition_test_set",
     "check_same_size",

@@ -11,6 +11,8 @@
   corner; it is kept for building Composition-1k, where its exact pixels matter.)
 * :func:`parse_colour` and :func:`solid_background`: a flat background given as a colour
   (``#RRGGBB``, ``R,G,B``, a name).
+* :func:`background_leak`: how much of the old background is left in a cutout's colours,
+  where the true foreground and background are known (a halo, measured).
 """
 
 from __future__ import annotations
@@ -23,7 +25,14 @@ import numpy as np
 from matting_data.errors import UnsupportedImageError
 from matting_data.foreground_estimation import ForegroundMethod, estimate_foreground
 
-__all__ = ["COLOUR_NAMES", "cutout_rgba", "fit_background", "parse_colour", "solid_background"]
+__all__ = [
+    "COLOUR_NAMES",
+    "background_leak",
+    "cutout_rgba",
+    "fit_background",
+    "parse_colour",
+    "solid_background",
+]
 
 #: Colour names :func:`parse_colour` knows, with their CSS values (0..255).
 COLOUR_NAMES: dict[str, tuple[int, int, int]] = {
@@ -138,3 +147,34 @@ def solid_background(colour: tuple[float, float, float], height: int, width: int
 def _unit(values: tuple[int, ...]) -> tuple[float, float, float]:
     red, green, blue = (v / 255.0 for v in values)
     return red, green, blue
+
+
+def background_leak(
+    colours: np.ndarray, foreground: np.ndarray, background: np.ndarray, alpha: np.ndarray
+) -> float:
+    """How much of the old background is left in a cutout's colours (its halo), in [0, 1].
+
+    Each colour is written ``F + lam (B - F)``, ``lam`` by least squares along the line from
+    the true foreground ``F`` to the true background ``B``: 0 is a clean foreground, and a
+    naive cutout (the photo's own pixels, ``alpha F + (1 - alpha) B``) has ``lam = 1 - alpha``.
+    The result is the mean ``lam`` weighted by alpha over the transition
+    (0.05 < alpha < 0.95) where F and B differ enough to tell (``|B - F|^2 > 0.1``).
+
+    Args:
+        colours: (H, W, 3) the cutout's colours, float in [0, 1].
+        foreground, background: (H, W, 3) the true F and B, float in [0, 1].
+        alpha: (H, W) the true alpha, float in [0, 1].
+
+    Raises:
+        ValueError: no pixel of the transition where F and B differ.
+    """
+    diff = np.asarray(background, np.float64) - np.asarray(foreground, np.float64)
+    norm2 = (diff * diff).sum(axis=-1)
+    alpha = np.asarray(alpha, np.float64)
+    where = (alpha > 0.05) & (alpha < 0.95) & (norm2 > 0.1)
+    if not where.any():
+        raise ValueError("no transition pixel where the foreground and background differ.")
+    lam = ((np.asarray(colours, np.float64) - foreground) * diff).sum(axis=-1)
+    lam = lam[where] / norm2[where]
+    weight = alpha[where]
+    return float((lam * weight).sum() / weight.sum())

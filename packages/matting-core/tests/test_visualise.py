@@ -108,5 +108,13 @@ def test_contact_sheet_layout():
     # titles 24 + 2 rows x (label 24 + 20 + 2 gaps); width 2 tiles of 30 + 3 gaps
     assert sheet.shape == (24 + 2 * (24 + 24), 66, 3)
     assert sheet[24 + 24 + 2, 2 + 30 + 2 + 5].tolist() == [255, 255, 255]  # the alpha tile
+    # a narrower tile is centred in its column: columns line up from row to row
+    narrow = contact_sheet(
+        [[image, alpha], [image, alpha[:, :30]]], ["a", "b"], tile_height=20, gap=2
+    )
+    assert narrow.shape[1] == 66
+    second_row = 2 * 24 + 24 + 2 + 2  # first row, the second label, a gap
+    assert narrow[second_row, 34 + 7].tolist() == [255, 255, 255]
+    assert narrow[second_row, 34 + 2].tolist() == [32, 32, 32]
     with pytest.raises(ValueError):
         contact_sheet([[image]], ["a", "b"])

@@ -189,13 +189,16 @@ def contact_sheet(
     titles: Sequence[str] = (),
     gap: int = 4,
 ) -> np.ndarray:
-    """Rows of tiles, each tile scaled to ``tile_height`` (aspect kept), a label above each row.
+    """Rows of tiles in aligned columns, a label above each row.
+
+    Every tile is scaled to ``tile_height`` (aspect kept) and centred in its column, as wide as
+    the column's widest tile, so that a column holds the same kind of picture in every row.
 
     Args:
         rows: for each row, its tiles as images, alphas or trimaps (:func:`as_rgb8`).
         labels: one line of text per row.
         tile_height: height of every tile in pixels.
-        titles: optional column titles, drawn once at the top over the first row's tiles.
+        titles: optional column titles, drawn once at the top.
         gap: pixels between tiles and between rows.
 
     Returns:
@@ -216,22 +219,25 @@ def contact_sheet(
             flag = cv2.INTER_AREA if tile_height < rgb.shape[0] else cv2.INTER_NEAREST
             scaled.append(cv2.resize(rgb, (width, tile_height), interpolation=flag))
         scaled_rows.append(scaled)
-    width = max(sum(t.shape[1] for t in tiles) + gap * (len(tiles) + 1) for tiles in scaled_rows)
+    columns = max(len(tiles) for tiles in scaled_rows)
+    widths = [
+        max((tiles[c].shape[1] for tiles in scaled_rows if c < len(tiles)), default=0)
+        for c in range(columns)
+    ]
+    lefts = [gap + sum(widths[:c]) + gap * c for c in range(columns)]
+    width = gap + sum(widths) + gap * columns
     parts = []
     if titles:
         header = np.full((24, width, 3), 32, np.uint8)
-        x = gap
-        for title, tile in zip(titles, scaled_rows[0], strict=False):
-            header[:, x : x + tile.shape[1]] = label_strip(title, tile.shape[1])
-            x += tile.shape[1] + gap
+        for title, left, column_width in zip(titles, lefts, widths, strict=False):
+            header[:, left : left + column_width] = label_strip(title, column_width)
         parts.append(header)
     for label, tiles in zip(labels, scaled_rows, strict=True):
         parts.append(label_strip(label, width))
         row = np.full((tile_height + 2 * gap, width, 3), 32, np.uint8)
-        x = gap
-        for tile in tiles:
+        for tile, left, column_width in zip(tiles, lefts, widths, strict=False):
+            x = left + (column_width - tile.shape[1]) // 2
             row[gap : gap + tile_height, x : x + tile.shape[1]] = tile
-            x += tile.shape[1] + gap
         parts.append(row)
     return np.ascontiguousarray(np.concatenate(parts, axis=0))
 

@@ -53,6 +53,7 @@ import cv2
 import numpy as np
 
 from matting_data.errors import SizeMismatchError, TrimapSourceError, UnsupportedImageError
+from matting_data.foreground_estimation import _unit_float32
 
 __all__ = [
     "DEFAULT_BAND",
@@ -406,20 +407,7 @@ def _unit_mask(array: np.ndarray, name: str) -> np.ndarray:
         )
     if array.dtype == np.bool_:
         return array.astype(np.float32)
-    if array.dtype == np.uint8:
-        return array.astype(np.float32) / np.float32(255.0)
-    if not np.issubdtype(array.dtype, np.floating):
-        raise UnsupportedImageError(
-            f"{name} has dtype {array.dtype}, but float in [0, 1], uint8 or bool is expected."
-        )
-    if not np.isfinite(array).all():
-        raise UnsupportedImageError(f"{name} contains NaN or infinite values.")
-    lo, hi = float(array.min()), float(array.max())
-    if lo < 0.0 or hi > 1.0:
-        raise UnsupportedImageError(
-            f"{name} values must lie in [0, 1], but they span [{lo:.6g}, {hi:.6g}]."
-        )
-    return array
+    return _unit_float32(array, name)
 
 
 def _rgb8(image: np.ndarray) -> np.ndarray:
@@ -431,13 +419,7 @@ def _rgb8(image: np.ndarray) -> np.ndarray:
         )
     if image.dtype == np.uint8:
         return image
-    if not np.issubdtype(image.dtype, np.floating):
-        raise UnsupportedImageError(
-            f"image has dtype {image.dtype}, but uint8 or float in [0, 1] is expected."
-        )
-    if not np.isfinite(image).all() or image.min() < 0.0 or image.max() > 1.0:
-        raise UnsupportedImageError("image values must be finite and lie in [0, 1].")
-    return np.rint(image * 255.0).astype(np.uint8)
+    return np.rint(_unit_float32(image, "image") * 255.0).astype(np.uint8)
 
 
 def _shrink_strokes(strokes: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -225,3 +225,60 @@ def test_classical_model_predicts_and_evaluates_on_bundled_samples(tmp_path):
         sad.setdefault(row["method"], []).append(float(row["sad"]))
     assert len(sad["closed-form"]) == 4
     assert sum(sad["closed-form"]) < sum(sad["trimap-only baseline"]) / 5
+
+
+def _readme_block(after: str) -> list[list[str]]:
+    """The commands of the first ```bash block after the line holding ``after`` in the README,
+    continuation lines joined, split as a shell would."""
+    import shlex
+
+    text = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = text[text.index(after) :].split("```bash\n", 1)[1].split("```", 1)[0]
+    return [shlex.split(line) for line in block.replace("\\\n", " ").splitlines() if line.strip()]
+
+
+def test_the_readme_takes_a_photo_and_strokes_to_a_cutout(tmp_path):
+    """The README's own commands, as a user runs them: strokes -> trimap -> matte, RGBA cutout
+    and a composite over a new background."""
+    from matting_data import read_alpha, read_image, read_trimap
+
+    commands = _readme_block("Try it on a bundled photo")
+    assert commands[0] == ["S=$(matting", "samples", "--path)"]
+    samples = _matting("samples", "--path").stdout.strip()
+    for argv in commands[1:]:
+        assert argv[0] == "matting"
+        argv = [arg.replace("$S", samples) for arg in argv]
+        result = subprocess.run(
+            [shutil.which("matting"), *argv[1:]],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 0, result.stderr
+    trimap = read_trimap(tmp_path / "trimap.png")
+    alpha = read_alpha(tmp_path / "alpha.png")
+    composite = read_image(tmp_path / "composite.jpg")
+    assert trimap.shape == alpha.shape == composite.shape[:2]
+    assert 0.02 < (trimap == 128).mean() < 0.2
+    import cv2
+
+    cutout = cv2.imread(str(tmp_path / "cutout.png"), cv2.IMREAD_UNCHANGED)
+    assert cutout.shape == (*alpha.shape, 4)
+    assert (cutout[:, :, 3] == (alpha * 255).round().astype("uint8")).all()
+
+
+def test_bundled_scribbles_and_masks_come_from_the_script(tmp_path):
+    """The derived inputs are a function of the ground truth and the script: a re-run gives
+    the same bytes as the files the wheel ships."""
+    root = Path(_matting("samples", "--path").stdout.strip())
+    script = Path(__file__).parents[1] / "scripts" / "make_sample_inputs.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--out", str(tmp_path)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    for kind in ("scribbles", "masks"):
+        made = sorted(p.name for p in (tmp_path / kind).iterdir())
+        assert made == sorted(p.name for p in (root / kind).iterdir()) and len(made) == 4
+        for name in made:
+            assert (tmp_path / kind / name).read_bytes() == (root / kind / name).read_bytes()

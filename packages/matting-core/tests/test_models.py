@@ -58,3 +58,27 @@ def test_info_and_default_config(name):
     assert dataclasses.is_dataclass(config)
     assert create_model(name, config=config) is not None
     assert model_registry().provider(name)
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_declared_extra_outputs_are_returned(name):
+    """What ``ModelInfo.extra_outputs`` declares is part of the output contract: ``forward``
+    returns it, with the shape its kind says, on a grid that tiles the input."""
+    info = get_model_info(name)
+    if not info.extra_outputs:
+        pytest.skip(f"{name} declares no extra outputs")
+    model = create_model(name).eval()
+    image, trimap = _inputs(info, batch=2)
+    with torch.no_grad():
+        out = model(image, trimap if info.needs_trimap else None)
+    for extra in info.extra_outputs:
+        assert extra.name in out, f"{name} does not return its extra output {extra.name!r}"
+        value = out[extra.name]
+        assert value.shape[0] == 2 and torch.isfinite(value.float()).all()
+        if extra.kind == "scalars":
+            assert value.shape == (2, len(extra.labels))
+            continue
+        channels = 2 if extra.kind == "flow" else 1
+        assert value.ndim == 4 and value.shape[1] == channels, (extra.name, value.shape)
+        rows, cols = value.shape[2:]
+        assert SIZE % rows == 0 and SIZE // rows == SIZE // cols, (extra.name, value.shape)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import json
 import math
 import re
 
+import numpy as np
 import pytest
 import tomllib
 import torch
@@ -129,6 +131,48 @@ def test_tensorboard_events(overfit_run):
     pytest.importorskip("tensorboardX")
     _, run_dir, _ = overfit_run
     assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_validation_previews(overfit_run):
+    """Every validation draws its images: image | trimap | prediction | ground truth | error,
+    in the run directory and in TensorBoard."""
+    from matting_data import read_image
+
+    _, run_dir, _ = overfit_run
+    sheets = sorted((run_dir / "previews").glob("step-*.png"))
+    assert [p.name for p in sheets] == ["step-00000030.png", "step-00000060.png"]
+    # one validation image of 45 x 70 drawn 160 px tall: tiles 249 px wide, 4 px apart
+    tile_width, top = round(70 * 160 / 45), 24 + 24 + 4
+
+    def tile(sheet: np.ndarray, column: int) -> np.ndarray:
+        left = 4 + column * (tile_width + 4)
+        return sheet[top : top + 160, left : left + tile_width]
+
+    first, last = (read_image(path) for path in sheets)
+    assert first.shape == last.shape == (24 + 24 + 168, 4 + 5 * (tile_width + 4), 3)
+    assert np.array_equal(tile(first, 3), tile(last, 3))  # the same ground truth
+    assert tile(first, 0).std() > 0.05  # the photo
+    assert np.abs(tile(first, 2) - tile(last, 2)).mean() > 0.01  # the model has changed
+    # the error map is drawn over the unknown region only: gray wherever the trimap is known
+    trimap = tile(last, 1)[:, :, 0]
+    known = (trimap == 0) | (trimap == 1)
+    assert known.mean() > 0.3
+    assert np.allclose(tile(last, 4)[known], 48 / 255)
+    if importlib.util.find_spec("tensorboardX") is not None:
+        events = b"".join(p.read_bytes() for p in (run_dir / "tensorboard").glob("events.*"))
+        assert b"val/previews" in events
+
+
+def test_previews_can_be_turned_off(tmp_path):
+    support.ensure_plugin()
+    root = str(support.gt01_root())
+    cfg = config(
+        run={"steps": 2, "val_every": 1, "previews": 0},
+        data={"val": support.DATASET, "val_root": root, "val_options": {"height": 32, "width": 32}},
+    )
+    with support.single_thread():
+        train(cfg, tmp_path / "run", progress=False)
+    assert read_metrics(tmp_path / "run", "val") and not (tmp_path / "run" / "previews").exists()
 
 
 def test_same_run_dir_without_resume_is_refused(overfit_run):

@@ -67,8 +67,9 @@ def global_hop_reference(query, key, opacity, unknown, scale, embedding, weights
     return out / 4, attention
 
 
-def local_hop_reference(guidance, opacity, window, scale, embedding):
-    """float64 loops over Eq. 3 with the release's details, for one sample: (C, H, W)."""
+def local_hop_reference(guidance, opacity, window, scale, embedding, displacement=False):
+    """float64 loops over Eq. 3 with the release's details, for one sample: (C, H, W); with
+    ``displacement`` also (2, H, W), the attention-weighted mean (row, column) offset."""
     g, a = guidance[0].double().numpy(), opacity[0].double().numpy()
     e = None if embedding is None else embedding.double().numpy()
     _, h, w = g.shape
@@ -77,6 +78,8 @@ def local_hop_reference(guidance, opacity, window, scale, embedding):
     npad = np.pad(n, ((0, 0), (r, r), (r, r)), mode="reflect")
     apad = np.pad(a, ((0, 0), (r, r), (r, r)), mode="reflect")
     out = np.zeros_like(a)
+    moved = np.zeros((2, h, w))
+    offsets = np.array([(i - r, j - r) for i in range(window) for j in range(window)], float)
     for y in range(h):
         for x in range(w):
             logits, values = [], []
@@ -95,4 +98,5 @@ def local_hop_reference(guidance, opacity, window, scale, embedding):
             weights = np.exp(logits - logits.max())
             weights /= weights.sum()
             out[:, y, x] = weights @ np.array(values)
-    return out
+            moved[:, y, x] = weights @ offsets
+    return (out, moved) if displacement else out

@@ -24,6 +24,35 @@ def test_matches_the_loop_reference(window, with_embedding):
     np.testing.assert_allclose(out[0].numpy(), ref, atol=1e-5, rtol=0)
 
 
+def test_propagation_map_is_the_attention_weighted_offset():
+    gen = torch.Generator().manual_seed(7)
+    guidance = torch.randn(1, 4, 7, 10, generator=gen)
+    opacity = torch.randn(1, 3, 7, 10, generator=gen)
+    embedding = torch.randn(4, 4, generator=gen)
+    out, moved = local_hop_attention(
+        guidance, opacity, window=5, scale=2.5, embedding=embedding, displacement=True
+    )
+    ref_out, ref_moved = local_hop_reference(guidance, opacity, 5, 2.5, embedding, True)
+    np.testing.assert_allclose(out[0].numpy(), ref_out, atol=1e-5, rtol=0)
+    assert moved.shape == (1, 2, 7, 10) and not moved.requires_grad
+    np.testing.assert_allclose(moved[0].numpy(), ref_moved, atol=1e-5, rtol=0)
+
+
+def test_propagation_map_points_at_the_similar_neighbour():
+    # one query, (5, 5), whose appearance matches only the pixel 1 row down and 2 columns right
+    # of it: with a sharp softmax its opacity comes from there, so its map reads (1, 2)
+    guidance = torch.zeros(1, 2, 12, 12)
+    guidance[:, 0] = 1.0
+    for y, x in ((5, 5), (6, 7)):
+        guidance[0, :, y, x] = torch.tensor([0.0, 1.0])
+    _, moved = local_hop_attention(
+        guidance, torch.zeros(1, 1, 12, 12), window=5, scale=50.0, displacement=True
+    )
+    np.testing.assert_allclose(moved[0, :, 5, 5].numpy(), [1.0, 2.0], atol=1e-6)
+    # a uniform neighbourhood has no direction: the mean offset of a full window is zero
+    np.testing.assert_allclose(moved[0, :, 2, 2].numpy(), [0.0, 0.0], atol=1e-6)
+
+
 def test_attention_stays_inside_the_window():
     # an opacity impulse only reaches positions within window // 2 of it
     guidance = torch.ones(1, 2, 20, 20)
@@ -60,8 +89,10 @@ def test_block_output_shapes_at_each_decoder_level(size, channels):
     block = LocalHOPBlock(*channels, bn_eps=1e-5).eval()
     appearance = torch.randn(2, channels[1], size, size + 4)
     with torch.no_grad():
-        out = block(appearance, torch.randn(2, channels[0], size, size + 4))
+        out, propagation = block(appearance, torch.randn(2, channels[0], size, size + 4))
     assert out.shape == (2, channels[0], size, size + 4)
+    assert propagation.shape == (2, 2, size, size + 4)
+    assert propagation.abs().max() <= block.window // 2
     assert block.scale.item() == 1.0 and block.w_out[1].weight[0].item() == pytest.approx(0.1)
     assert list(block.state_dict())[:3] == ["scale", "w_qk.weight", "w_qk.bias"]
     assert list(block.state_dict())[-2:] == ["w_pe.weight", "w_pe.bias"]

@@ -183,3 +183,26 @@ def test_sizes_are_bounded_before_anything_is_allocated(options, phrase):
 
     with pytest.raises(ConfigError, match=phrase):
         create_model("hop", **options)
+
+
+def test_forward_returns_the_declared_extra_outputs():
+    from matting_hop.model import HOP_EXTRA_OUTPUTS, HOP_INFO
+
+    model = HOPMatting(HOPConfig(width=0.25)).eval()
+    trimap = torch.zeros(1, 3, 128, 96)
+    trimap[:, 1] = 1
+    with torch.no_grad():
+        out = model(torch.randn(1, 3, 128, 96), trimap)
+    assert HOP_INFO.extra_outputs == HOP_EXTRA_OUTPUTS
+    assert [e.name for e in HOP_EXTRA_OUTPUTS] == [
+        "offset",
+        "propagation_1",
+        "propagation_2",
+        "propagation_3",
+    ]
+    assert set(out) == {"alpha", *(e.name for e in HOP_EXTRA_OUTPUTS)}
+    assert out["propagation_1"].shape == (1, 2, 16, 12)
+    assert out["propagation_2"].shape == (1, 2, 32, 24)
+    assert out["propagation_3"].shape == (1, 2, 64, 48)
+    for level in (1, 2, 3):
+        assert out[f"propagation_{level}"].abs().max() <= 4  # inside the 9 x 9 window

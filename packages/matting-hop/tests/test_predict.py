@@ -139,3 +139,30 @@ def test_predict_rejects_a_bad_rate(photo, official_checkpoint, tmp_path, capsys
     err = capsys.readouterr().err
     assert code == 2 and not out.exists() and "global_hop_rate" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_save_extras_draws_the_global_offsets_and_the_propagation_maps(
+    photo, official_checkpoint, tmp_path
+):
+    import json
+
+    extras = tmp_path / "extras"
+    _predict_cli(photo, official_checkpoint, tmp_path / "alpha.png", "--save-extras", str(extras))
+    folder = extras / "GT01"
+    summary = json.loads((folder / "extras.json").read_text())
+    names = ["offset", "propagation_1", "propagation_2", "propagation_3"]
+    assert list(summary["outputs"]) == names
+    # 256 x 320, no padding (a multiple of 32, pad_margin 0): the global grid at 1/32
+    # (rate 2), the local blocks at 1/8, 1/4 and 1/2
+    cells = {"offset": 32, "propagation_1": 8, "propagation_2": 4, "propagation_3": 2}
+    for name, cell in cells.items():
+        record = summary["outputs"][name]
+        assert record["kind"] == "flow" and record["cell_pixels"] == cell
+        assert record["grid"] == [256 // cell, 320 // cell]
+        picture = read_image(folder / f"{name}.png")
+        assert picture.shape == (256, 320, 3)
+        assert picture.std() > 0.01  # not a blank field
+    # a local block's mean offset stays inside its 9 x 9 window
+    for level in (1, 2, 3):
+        assert 0 < summary["outputs"][f"propagation_{level}"]["max_radius"] <= 4 * 2**0.5
+    assert (extras / "flow-colour-key.png").is_file()

@@ -16,7 +16,7 @@ from matting_data import (
     estimate_foreground,
     read_image,
     read_trimap,
-    trimap_from_alpha_fixed,
+    trimap_from_mask,
 )
 from matting_serve import ServeSettings, create_app
 
@@ -224,8 +224,8 @@ def test_a_trimap_free_model_needs_no_trimap_and_makes_automatic_trimaps(client,
     assert response.status_code == 200, response.text
     loaded = load_model("test-luminance")
     alpha = predict(loaded.model, read_image(case.image), None, info=loaded.info)
-    confident = np.where(alpha >= 0.95, 1.0, np.where(alpha <= 0.05, 0.0, 0.5))
-    expected = trimap_from_alpha_fixed(confident.astype(np.float32), band)
+    # matting trimap's mask route: the model's alpha is a soft mask
+    expected = trimap_from_mask(alpha, band)
     np.testing.assert_array_equal(_decode(response.content), expected)
     assert {0, 128, 255} == set(np.unique(expected).tolist())
 

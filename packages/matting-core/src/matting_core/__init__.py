@@ -40,7 +40,7 @@ from matting_core.models import (
     list_losses,
     list_models,
 )
-from matting_core.registry import CommandInfo, DatasetInfo, LossInfo, ModelInfo
+from matting_core.registry import CommandInfo, DatasetInfo, ExtraOutput, LossInfo, ModelInfo
 
 __version__ = "0.1.0"
 
@@ -50,6 +50,7 @@ __all__ = [
     "ConfigError",
     "DatasetInfo",
     "DuplicateNameWarning",
+    "ExtraOutput",
     "InputError",
     "LoadReport",
     "LoadedModel",

@@ -54,9 +54,13 @@ def matting_register_models(registry: ModelRegistry) -> None:
       ``info.config_class`` (usually the model class itself).  The module's
       ``forward(image, trimap)`` takes ``image`` (B, 3, H, W) float32 normalised RGB and
       ``trimap`` (B, 3, H, W) float32 one-hot [bg, unknown, fg] (None for trimap-free models)
-      and returns a dict holding at least ``"alpha"``: (B, 1, H, W) float32 in [0, 1].
+      and returns a dict holding at least ``"alpha"``: (B, 1, H, W) float32 in [0, 1].  Other
+      entries the model wants drawn (attention offsets, scale or propagation maps) are
+      declared in ``info.extra_outputs`` and then belong to its output contract: ``forward``
+      returns each of them for every input (``matting predict --save-extras`` draws them).
     - ``info``: a ``matting_core.ModelInfo`` (paper, ``needs_trimap``, ``input_channels``,
-      ``config_class``, normalisation, padding, bundled weights, ``remap_official``).
+      ``config_class``, normalisation, padding, bundled weights, ``remap_official``,
+      ``extra_outputs``).
 
     :param registry: the model registry; only its ``add`` method is meant for plugins.
     :returns: None.  Register through ``registry.add``; a return value is ignored.

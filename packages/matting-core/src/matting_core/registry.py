@@ -41,6 +41,7 @@ __all__ = [
     "CommandRegistry",
     "DatasetInfo",
     "DatasetRegistry",
+    "ExtraOutput",
     "LossInfo",
     "LossRegistry",
     "ModelInfo",
@@ -55,10 +56,58 @@ NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
+#: Kinds of a model's extra outputs, see :class:`ExtraOutput`.
+EXTRA_OUTPUT_KINDS = ("flow", "map", "scalars")
+
 
 # --------------------------------------------------------------------------------------------
 # Infos
 # --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExtraOutput:
+    """One output of a model's ``forward`` besides ``alpha``: part of its output contract.
+
+    ``matting predict --save-extras`` draws every declared output (and only those); the
+    model's ``forward`` must return each under ``name`` for every input.
+
+    :param name: the key in the dict ``forward`` returns (not ``alpha``).
+    :param kind: how to read and draw it:
+
+        - ``"flow"``: (B, 2, h, w) float or integer (row, column) displacements on a grid that
+          covers the padded input (h divides its height), in grid cells; drawn in the
+          Middlebury colour coding;
+        - ``"map"``: (B, 1, h, w) float scalars on such a grid; drawn as a heat map;
+        - ``"scalars"``: (B, K) float, one value per entry of ``labels``; written as numbers.
+    :param description: one line: what it shows (written beside the picture).
+    :param labels: names of the K values of a ``"scalars"`` output.
+    :param annotate: for a ``"flow"``: the name of a ``"scalars"`` output whose values are
+        written in the picture's top-left corner (the GCA paper's Fig. 1 and its release
+        print the softmax weights of unknown and known sources there).
+    """
+
+    name: str
+    kind: str
+    description: str
+    labels: tuple[str, ...] = ()
+    annotate: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in EXTRA_OUTPUT_KINDS:
+            raise PluginError(
+                f"ExtraOutput {self.name!r}: kind must be one of {', '.join(EXTRA_OUTPUT_KINDS)}, "
+                f"got {self.kind!r}"
+            )
+        if not self.name or self.name == "alpha":
+            raise PluginError(
+                f"ExtraOutput name must be a key other than 'alpha', got {self.name!r}"
+            )
+        object.__setattr__(self, "labels", tuple(self.labels))
+        if self.kind == "scalars" and not self.labels:
+            raise PluginError(f"ExtraOutput {self.name!r}: a 'scalars' output needs its labels")
+        if self.annotate is not None and self.kind != "flow":
+            raise PluginError(f"ExtraOutput {self.name!r}: only a 'flow' output is annotated")
 
 
 @dataclass(frozen=True)
@@ -87,6 +136,9 @@ class ModelInfo:
     :param training_recipe: zero-argument factory of the model's
         :class:`matting_core.training.TrainingRecipe` (its networks, loss terms and data
         transforms); None trains it with the generic supervised recipe.
+    :param extra_outputs: what ``forward`` returns besides ``alpha`` that is worth a picture
+        (attention offsets, scale maps, propagation maps), as :class:`ExtraOutput` entries;
+        ``matting predict --save-extras`` draws them.
     """
 
     paper: str
@@ -104,6 +156,7 @@ class ModelInfo:
     remap_official: Callable[[dict[str, Tensor]], dict[str, Tensor]] | None = None
     description: str = ""
     training_recipe: Callable[[], Any] | None = None
+    extra_outputs: tuple[ExtraOutput, ...] = ()
 
     def __post_init__(self) -> None:
         if not (
@@ -139,6 +192,23 @@ class ModelInfo:
             raise PluginError("ModelInfo.training_recipe must be callable")
         if self.remap_official is not None and not callable(self.remap_official):
             raise PluginError("ModelInfo.remap_official must be callable or None")
+        self._check_extra_outputs()
+
+    def _check_extra_outputs(self) -> None:
+        extras = tuple(self.extra_outputs)
+        object.__setattr__(self, "extra_outputs", extras)
+        if not all(isinstance(e, ExtraOutput) for e in extras):
+            raise PluginError("ModelInfo.extra_outputs must hold ExtraOutput entries")
+        names = [e.name for e in extras]
+        if len(set(names)) != len(names):
+            raise PluginError(f"ModelInfo.extra_outputs repeats a name: {names}")
+        kinds = {e.name: e.kind for e in extras}
+        for extra in extras:
+            if extra.annotate is not None and kinds.get(extra.annotate) != "scalars":
+                raise PluginError(
+                    f"ExtraOutput {extra.name!r} is annotated with {extra.annotate!r}, which is "
+                    "not a 'scalars' output of the model"
+                )
 
     @property
     def default_config(self) -> Any:

@@ -34,6 +34,14 @@ from matting_data.bundled import (
 )
 from matting_data.compositing import composite, composite_over, resize_background_to_cover
 from matting_data.composition1k import CompositionReport, build_composition_test_set
+from matting_data.cutout import (
+    COLOUR_NAMES,
+    background_leak,
+    cutout_rgba,
+    fit_background,
+    parse_colour,
+    solid_background,
+)
 from matting_data.datasets import (
     AlphaMattingDataset,
     Composition1kTest,
@@ -52,6 +60,7 @@ from matting_data.errors import (
     MissingDependencyError,
     MissingFileError,
     SizeMismatchError,
+    TrimapSourceError,
     TrimapValueError,
     UnsupportedImageError,
 )
@@ -63,6 +72,7 @@ from matting_data.image_io import (
     encode_image,
     read_alpha,
     read_image,
+    read_mask,
     read_trimap,
     write_alpha,
     write_image,
@@ -84,14 +94,28 @@ from matting_data.trimap import (
     normalize_trimap,
 )
 from matting_data.trimap_generation import trimap_from_alpha, trimap_from_alpha_fixed
+from matting_data.user_trimaps import (
+    DEFAULT_BAND,
+    MASK_CONFIDENCE,
+    SCRIBBLE_METHODS,
+    band_trimap,
+    scribble_masks,
+    segment_scribbles,
+    trimap_from_mask,
+    trimap_from_scribbles,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "COLOUR_NAMES",
+    "DEFAULT_BAND",
     "DEFAULT_MAX_PIXELS",
     "IMAGE_EXTENSIONS",
+    "MASK_CONFIDENCE",
     "MAX_PIXELS_ENV_VAR",
     "SAMPLE_ROLES",
+    "SCRIBBLE_METHODS",
     "TRIMAP_BACKGROUND",
     "TRIMAP_FOREGROUND",
     "TRIMAP_UNKNOWN",
@@ -126,19 +150,24 @@ __all__ = [
     "Resize",
     "SizeMismatchError",
     "StemMatch",
+    "TrimapSourceError",
     "TrimapValueError",
     "UnsupportedImageError",
     "__version__",
     "alphagan_pipeline",
     "atomic_write_bytes",
+    "background_leak",
+    "band_trimap",
     "build_composition_test_set",
     "check_same_size",
     "composite",
     "composite_over",
+    "cutout_rgba",
     "encode_alpha",
     "encode_image",
     "estimate_foreground",
     "estimate_foreground_blur_fusion",
+    "fit_background",
     "gca_pipeline",
     "hattmatting_pipeline",
     "hdmatt_pipeline",
@@ -147,9 +176,11 @@ __all__ = [
     "list_samples",
     "match_by_stem",
     "normalize_trimap",
+    "parse_colour",
     "read_alpha",
     "read_image",
     "read_image_header",
+    "read_mask",
     "read_sample",
     "read_trimap",
     "resize_background_to_cover",
@@ -157,8 +188,13 @@ __all__ = [
     "sample_background",
     "sample_paths",
     "samples_dir",
+    "scribble_masks",
+    "segment_scribbles",
+    "solid_background",
     "trimap_from_alpha",
     "trimap_from_alpha_fixed",
+    "trimap_from_mask",
+    "trimap_from_scribbles",
     "write_alpha",
     "write_image",
 ]

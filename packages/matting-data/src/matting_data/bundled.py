@@ -1,4 +1,5 @@
-"""The real matting samples bundled with the package (alphamatting.com GT17-GT20, low-res).
+"""The real matting samples bundled with the package (alphamatting.com GT17-GT20, low-res),
+with scribbles and rough masks derived from their ground truth.
 
 See ``samples/PROVENANCE.md`` for their origin and terms of use.
 """
@@ -13,8 +14,11 @@ from matting_data.errors import MissingFileError
 __all__ = ["SAMPLE_ROLES", "list_samples", "sample_background", "sample_paths", "samples_dir"]
 
 #: Sub-folders of the samples directory: image (RGB), alpha (ground truth), trimap (official
-#: Trimap1, small unknown band) and trimap2 (official Trimap2, larger unknown band).
-SAMPLE_ROLES: tuple[str, ...] = ("image", "alpha", "trimap", "trimap2")
+#: Trimap1, small unknown band), trimap2 (official Trimap2, larger unknown band), and what a
+#: person would bring instead of a trimap, derived from the ground truth by
+#: ``scripts/make_sample_inputs.py``: scribbles (white / black strokes on gray) and masks (a
+#: rough binary outline).
+SAMPLE_ROLES: tuple[str, ...] = ("image", "alpha", "trimap", "trimap2", "scribbles", "masks")
 
 
 def samples_dir() -> Path:
@@ -53,7 +57,8 @@ def sample_paths(name: str) -> dict[str, Path]:
         name: a name from :func:`list_samples`, e.g. ``"GT17"``.
 
     Returns:
-        ``{"image": Path, "alpha": Path, "trimap": Path, "trimap2": Path}``.
+        ``{"image": Path, "alpha": Path, "trimap": Path, "trimap2": Path, "scribbles": Path,
+        "masks": Path}``.
 
     Raises:
         MissingFileError: no such sample.

@@ -14,6 +14,7 @@ __all__ = [
     "ImageTooLargeError",
     "MissingFileError",
     "SizeMismatchError",
+    "TrimapSourceError",
     "TrimapValueError",
     "UnsupportedImageError",
 ]
@@ -40,6 +41,11 @@ class ImageTooLargeError(DataError):
 
 class TrimapValueError(DataError):
     """A trimap holds values that cannot be interpreted as background/unknown/foreground."""
+
+
+class TrimapSourceError(DataError):
+    """A mask or scribbles from which no trimap can be made: no foreground, no background, or
+    no stroke of one of the two kinds."""
 
 
 class SizeMismatchError(DataError):

@@ -37,6 +37,7 @@ __all__ = [
     "encode_image",
     "read_alpha",
     "read_image",
+    "read_mask",
     "read_trimap",
     "write_alpha",
     "write_image",
@@ -126,6 +127,40 @@ def read_alpha(path: PathLike, *, max_pixels: int | None = None) -> np.ndarray:
         gray = _alpha_from_rgba(hwc, scale, source)
     else:
         if hwc.shape[2] == 3:
+            _require_equal_channels(hwc, source)
+        gray = hwc[:, :, 0]
+    return _to_unit_float(gray, scale)
+
+
+def read_mask(path: PathLike, *, max_pixels: int | None = None) -> np.ndarray:
+    """Read a rough mask (a segmentation, a selection exported from an editor) as float32 in
+    [0, 1]: 1 = foreground.
+
+    Like :func:`read_alpha`, with one more layout an editor writes: an RGBA cut-out whose
+    colours are the photo's and whose alpha channel is the selection. A mask in an RGBA file
+    is its alpha channel whenever that channel is not fully opaque; an opaque file is read
+    from its colour channels, which must be equal (grayscale).
+
+    Args:
+        path: mask file, 8- or 16-bit, binary or soft.
+        max_pixels: pixel limit, see :func:`read_image`.
+
+    Returns:
+        (H, W) float32 C-contiguous array in [0, 1].
+
+    Raises:
+        UnsupportedImageError: an opaque file whose colour channels differ (a photo, not a mask).
+        MissingFileError, CorruptFileError, ImageTooLargeError, DataError: as for
+        :func:`read_image`.
+    """
+    path = Path(path)
+    source = f"mask {path}"
+    hwc = as_hwc(decode_image_file(path, what="mask", max_pixels=max_pixels), source=source)
+    scale = dtype_scale(hwc, source=source)
+    if hwc.shape[2] == 4 and not (hwc[:, :, 3] == hwc.dtype.type(scale)).all():
+        gray = hwc[:, :, 3]  # a cut-out: the selection is the transparency
+    else:
+        if hwc.shape[2] >= 3:
             _require_equal_channels(hwc, source)
         gray = hwc[:, :, 0]
     return _to_unit_float(gray, scale)

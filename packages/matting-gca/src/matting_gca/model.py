@@ -16,15 +16,17 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from matting_core import ModelInfo
+from matting_core import ExtraOutput, ModelInfo
 from matting_core.checkpoints import remap_release_keys
 from matting_core.errors import ConfigError
 from matting_core.inference import check_model_inputs
 from matting_gca.decoder import GCADecoder
 from matting_gca.encoder import GCAEncoder
 from matting_nn import settle_spectral_norms
+from matting_nn.contextual_attention import downsample_nearest, source_unknown_mask
 
 __all__ = [
+    "GCA_EXTRA_OUTPUTS",
     "GCA_INFO",
     "GCA_SMALL_INFO",
     "PAPER",
@@ -123,7 +125,13 @@ class GCAMatting(nn.Module):
           - ``offset_1``, ``offset_2``: (B, 2, H/16, W/16) int64, the encoder's and decoder's
             attention maps as (row, col) of the most attended patch minus the map centre
             (the release's visualisation);
-          - ``scale_1``, ``scale_2``: (B, 2) the [unknown, known] softmax weights of Eq. 5.
+          - ``scale_1``, ``scale_2``: (B, 2) the [unknown, known] softmax weights of Eq. 5;
+          - ``scale_map``: (B, 1, H/16, W/16) the weight of Eq. 5 each source patch gets in the
+            softmax of both blocks (``scale_1[0]`` where the patch is unknown, ``scale_1[1]``
+            where it is known; the two blocks share the unknown map, so the scales are equal).
+
+          Everything but ``alpha`` is for display (``GCA_EXTRA_OUTPUTS``, drawn by ``matting
+          predict --save-extras``) and carries no gradient.
 
     Example:
         >>> model = GCAMatting(GCAConfig(width=0.25)).eval()
@@ -158,7 +166,16 @@ class GCAMatting(nn.Module):
             "offset_2": offset_2,
             "scale_1": features.scale,
             "scale_2": scale_2,
+            "scale_map": _scale_map(features.unknown, features.scale.detach(), self.config.rate),
         }
+
+
+def _scale_map(unknown: Tensor, scales: Tensor, rate: int) -> Tensor:
+    """(B, 1, h, w) Eq. 5's weight of every source patch: unknown ``scales[:, 0]``, known
+    ``scales[:, 1]``, with the blocks' own rule for which patches are unknown."""
+    small = downsample_nearest(unknown.detach(), rate)
+    is_unknown = source_unknown_mask(small).view(small.shape)
+    return torch.where(is_unknown, scales[:, 0, None, None, None], scales[:, 1, None, None, None])
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,6 +204,42 @@ def remap_official_keys(state_dict: Mapping[str, Tensor]) -> dict[str, Tensor]:
 # --------------------------------------------------------------------------------------------
 # Infos (registered by plugin.py)
 # --------------------------------------------------------------------------------------------
+
+
+#: What ``forward`` returns besides alpha, for ``matting predict --save-extras``: the paper's
+#: Fig. 1 (the offset maps coloured as optical flow, the softmax weights of unknown and known
+#: patches written in the corner, as the release's demo.py writes them) and the weight map.
+GCA_EXTRA_OUTPUTS = (
+    ExtraOutput(
+        "scale_1",
+        "scalars",
+        "encoder GCA block: softmax weights of unknown and known source patches (Eq. 5)",
+        labels=("unknown", "known"),
+    ),
+    ExtraOutput(
+        "scale_2",
+        "scalars",
+        "decoder GCA block: softmax weights of unknown and known source patches (Eq. 5)",
+        labels=("unknown", "known"),
+    ),
+    ExtraOutput(
+        "offset_1",
+        "flow",
+        "encoder GCA block: position of the most attended patch, relative to the map's centre",
+        annotate="scale_1",
+    ),
+    ExtraOutput(
+        "offset_2",
+        "flow",
+        "decoder GCA block: position of the most attended patch, relative to the map's centre",
+        annotate="scale_2",
+    ),
+    ExtraOutput(
+        "scale_map",
+        "map",
+        "weight of each source patch in the attention softmax (unknown vs known, Eq. 5)",
+    ),
+)
 
 
 #: Weights trained here on real photos (a gca-small; see weights/MODEL_CARD.md), used by
@@ -218,6 +271,7 @@ GCA_INFO = ModelInfo(
     remap_official=remap_official_keys,
     description="GCA Matting (ResNet-34 U-Net + 2 guided contextual attention blocks); "
     "loads the official gca-dist.pth",
+    extra_outputs=GCA_EXTRA_OUTPUTS,
 )
 
 GCA_SMALL_INFO = ModelInfo(
@@ -237,4 +291,5 @@ GCA_SMALL_INFO = ModelInfo(
     training_recipe=_gca_recipe,
     remap_official=None,
     description="GCA Matting with half the channels (width 0.5); no official weights",
+    extra_outputs=GCA_EXTRA_OUTPUTS,
 )

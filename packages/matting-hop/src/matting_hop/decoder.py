@@ -45,7 +45,9 @@ class HOPDecoder(ResNetUNetDecoder):
         - shortcuts: fea1 .. fea5 of the opacity encoder
         - appearance: f^A_1 .. f^A_4 of the appearance encoder
         - trimap: (B, 3, H/16, W/16) one-hot
-        - returns ``(alpha (B, 1, H, W) in [0, 1], offsets (B, 2, H/16/rate, W/16/rate))``.
+        - returns ``(alpha (B, 1, H, W) in [0, 1], offsets (B, 2, H/16/rate, W/16/rate),
+          propagations)``: the global block's offsets and the local blocks' propagation maps
+          (B, 2, H/8 | H/4 | H/2, ...), see :class:`~matting_hop.local_hop.LocalHOPBlock`.
     """
 
     def __init__(
@@ -88,12 +90,12 @@ class HOPDecoder(ResNetUNetDecoder):
         shortcuts: tuple[Tensor, Tensor, Tensor, Tensor, Tensor],
         appearance: tuple[Tensor, Tensor, Tensor, Tensor],
         trimap: Tensor,
-    ) -> tuple[Tensor, Tensor]:
+    ) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor, Tensor]]:
         fea1, fea2, fea3, fea4, fea5 = shortcuts
         f1, f2, f3, f4 = appearance
         x = self.layer1(embedding) + fea5
         x, offsets = self.global_hop(f4, x, trimap)
-        x = self.local_hop1(f3, self.layer2(x) + fea4)
-        x = self.local_hop2(f2, self.layer3(x) + fea3)
-        x = self.local_hop3(f1, self.layer4(x) + fea2)
-        return self.output(x, fea1), offsets
+        x, propagation1 = self.local_hop1(f3, self.layer2(x) + fea4)
+        x, propagation2 = self.local_hop2(f2, self.layer3(x) + fea3)
+        x, propagation3 = self.local_hop3(f1, self.layer4(x) + fea2)
+        return self.output(x, fea1), offsets, (propagation1, propagation2, propagation3)

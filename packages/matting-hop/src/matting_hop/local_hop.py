@@ -48,7 +48,8 @@ def local_hop_attention(
     window: int = 9,
     scale: Tensor | float = 1.0,
     embedding: Tensor | None = None,
-) -> Tensor:
+    displacement: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
     """The parameter-free core of the local HOP block (propagation before ``W_out``).
 
     Args:
@@ -58,9 +59,13 @@ def local_hop_attention(
         scale: the learnable softmax scale.
         embedding: (s // 2 + 2, D) ``W_PE r_d`` by distance row, or None for no positional
             encoding.
+        displacement: also return where the opacity comes from.
 
     Returns:
-        (B, C, H, W): ``sum_o a(p, o) f^O_(p + o)`` over the window without its centre.
+        (B, C, H, W): ``sum_o a(p, o) f^O_(p + o)`` over the window without its centre; with
+        ``displacement``, also (B, 2, H, W) ``sum_o a(p, o) o``, the attention-weighted mean
+        (row, column) offset of the propagated opacity, in feature pixels (for display: no
+        gradient).
     """
     if window < 3 or window % 2 == 0:
         raise ValueError(f"the window must be odd and >= 3, got {window}")
@@ -80,18 +85,23 @@ def local_hop_attention(
         pos = rows[:, None, :] + rows[None, :, :]  # (s, s, D): e_|o_y| + e_|o_x|
     # Every output position depends only on its own window, so bands of rows are exact.
     band = max(1, BAND_ELEMENTS // (batch * window * window * width))
-    outputs = [
-        _band(
+    outputs, displacements = [], []
+    for top in range(0, height, band):
+        out, moved = _band(
             normed[:, :, top : top + band],
             keys[:, :, top : top + band + 2 * radius],
             values[:, :, top : top + band + 2 * radius],
             window,
             scale,
             pos,
+            displacement,
         )
-        for top in range(0, height, band)
-    ]
-    return outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)
+        outputs.append(out)
+        displacements.append(moved)
+    out = outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=2)
+    if not displacement:
+        return out
+    return out, torch.cat(displacements, dim=2)
 
 
 def _band(
@@ -101,9 +111,11 @@ def _band(
     window: int,
     scale: Tensor | float,
     pos: Tensor | None,
-) -> Tensor:
+    displacement: bool = False,
+) -> tuple[Tensor, Tensor | None]:
     """Rows of the output: normed (B, D, n, W), keys / values padded by ``window // 2``
-    (B, D | C, n + 2r, W + 2r), pos (s, s, D) or None -> (B, C, n, W)."""
+    (B, D | C, n + 2r, W + 2r), pos (s, s, D) or None -> (B, C, n, W), and with
+    ``displacement`` the (B, 2, n, W) attention-weighted mean offset."""
     radius = window // 2
     batch, _, rows, width = normed.shape
     scores = normed.new_empty(batch, window * window, rows, width)
@@ -125,7 +137,19 @@ def _band(
                 continue
             o = i * window + j
             out = out + values[:, :, i : i + rows, j : j + width] * attention[:, o : o + 1]
-    return out
+    if not displacement:
+        return out, None
+    with torch.no_grad():
+        steps = torch.arange(window, device=out.device, dtype=attention.dtype) - radius
+        weights = attention.detach().view(batch, window, window, rows, width)
+        moved = torch.stack(
+            [
+                (weights.sum(dim=2) * steps.view(1, -1, 1, 1)).sum(dim=1),  # rows
+                (weights.sum(dim=1) * steps.view(1, -1, 1, 1)).sum(dim=1),  # columns
+            ],
+            dim=1,
+        )
+    return out, moved
 
 
 class LocalHOPBlock(nn.Module):
@@ -143,7 +167,9 @@ class LocalHOPBlock(nn.Module):
     Shape:
         - appearance: (B, guidance_channels, H, W) ``f^A``
         - opacity: (B, C, H, W) ``f^O``
-        - returns (B, C, H, W) ``g``.
+        - returns ``(g (B, C, H, W), propagation (B, 2, H, W))``; the propagation is the
+          attention-weighted mean (row, column) offset of the opacity each position receives,
+          in feature pixels (for display, no gradient).
     """
 
     def __init__(
@@ -180,13 +206,18 @@ class LocalHOPBlock(nn.Module):
         nn.init.constant_(self.w_out[1].weight, 0.1)
         nn.init.zeros_(self.w_out[1].bias)
 
-    def forward(self, appearance: Tensor, opacity: Tensor) -> Tensor:
+    def forward(self, appearance: Tensor, opacity: Tensor) -> tuple[Tensor, Tensor]:
         guidance = self.w_qk(appearance)
         embedding = None if self.w_pe is None else self.w_pe(self.sinusoid.to(guidance))
-        propagated = local_hop_attention(
-            guidance, opacity, window=self.window, scale=self.scale, embedding=embedding
+        propagated, propagation = local_hop_attention(
+            guidance,
+            opacity,
+            window=self.window,
+            scale=self.scale,
+            embedding=embedding,
+            displacement=True,
         )
-        return self.w_out(propagated) + opacity
+        return self.w_out(propagated) + opacity, propagation
 
     def extra_repr(self) -> str:
         return f"window={self.window}"

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from matting_core import ModelInfo
+from matting_core import ExtraOutput, ModelInfo
 from matting_core.checkpoints import remap_release_keys
 from matting_core.errors import ConfigError, ShapeError
 from matting_core.inference import check_model_inputs
@@ -28,6 +28,7 @@ from matting_nn import scaled_channels, settle_spectral_norms
 
 __all__ = [
     "HOP_ALL_DATA_INFO",
+    "HOP_EXTRA_OUTPUTS",
     "HOP_INFO",
     "PAPER",
     "HOPAllDataConfig",
@@ -159,7 +160,14 @@ class HOPMatting(nn.Module):
           - ``alpha``: (B, 1, H, W) float32 in [0, 1], the raw network output (known trimap
             regions are *not* overwritten here; inference does that);
           - ``offset``: (B, 2, H/16/rate, W/16/rate) int64, the global HOP block's most
-            attended position minus the grid centre (the release's visualisation).
+            attended position minus the grid centre (the release's visualisation);
+          - ``propagation_1``, ``propagation_2``, ``propagation_3``: (B, 2, H/8, W/8),
+            (B, 2, H/4, W/4), (B, 2, H/2, W/2) float, the local HOP blocks' attention-weighted
+            mean (row, column) offset of the opacity each position receives, in that level's
+            pixels: which way opacity flows at each level of the hierarchy.
+
+          Everything but ``alpha`` is for display (``HOP_EXTRA_OUTPUTS``, drawn by ``matting
+          predict --save-extras``) and carries no gradient.
 
     Example:
         >>> model = HOPMatting(HOPConfig(width=0.25)).eval()
@@ -207,8 +215,11 @@ class HOPMatting(nn.Module):
         appearance = self.appearance_encoder(image)
         # Legacy nearest: trimap pixel (16i, 16j), as the release.
         trimap16 = F.interpolate(trimap, scale_factor=1 / 16, mode="nearest")
-        alpha, offset = self.decoder(embedding, shortcuts, appearance, trimap16)
-        return {"alpha": alpha, "offset": offset}
+        alpha, offset, propagations = self.decoder(embedding, shortcuts, appearance, trimap16)
+        outputs = {"alpha": alpha, "offset": offset}
+        for level, propagation in enumerate(propagations, start=1):
+            outputs[f"propagation_{level}"] = propagation
+        return outputs
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,6 +286,26 @@ def _hop_recipe():
     return HOPRecipe()
 
 
+#: What ``forward`` returns besides alpha, for ``matting predict --save-extras``: the global
+#: block's offset map (coloured as optical flow, like GCA's) and the three local blocks'
+#: propagation maps, from the coarsest level to the finest.
+HOP_EXTRA_OUTPUTS = (
+    ExtraOutput(
+        "offset",
+        "flow",
+        "global HOP block: position of the most attended patch, relative to the map's centre",
+    ),
+    *(
+        ExtraOutput(
+            f"propagation_{level}",
+            "flow",
+            f"local HOP block {level} (1/{scale} resolution): mean offset of the opacity "
+            "propagated into each position, weighted by its attention",
+        )
+        for level, scale in ((1, 8), (2, 4), (3, 2))
+    ),
+)
+
 _COMMON = {
     "paper": PAPER,
     "needs_trimap": True,
@@ -290,6 +321,7 @@ _COMMON = {
     "min_size": MIN_SIZE,
     "training_recipe": _hop_recipe,
     "remap_official": remap_official_keys,
+    "extra_outputs": HOP_EXTRA_OUTPUTS,
 }
 
 HOP_INFO = ModelInfo(

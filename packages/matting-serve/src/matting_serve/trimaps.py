@@ -11,10 +11,10 @@ in :data:`SOURCES`:
 * ``model``: the alpha of a trimap-free model (``ModelInfo.needs_trimap=False``); the page
   offers it only when such a model is installed.
 
-Both go through matting-data's trimap generation (:func:`matting_data.trimap_from_alpha_fixed`):
-confident pixels are eroded into known foreground and background, leaving an unknown band
-about ``band`` pixels wide at the boundary.  The project's later ``matting trimap`` module
-(mask, scribbles, model) is meant to replace :func:`trimap_from_soft_mask` here.
+Both go through matting-data's shared trimap module, the one ``matting trimap`` uses
+(:func:`matting_data.trimap_from_mask`): what the mask or alpha is sure of (>= 0.95, <= 0.05)
+stays known except within ``band / 2`` pixels of anything it is not sure of, which leaves an
+unknown band ``band`` pixels wide along the boundary.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "CONFIDENCE",
     "SOURCES",
     "fit_to_image",
     "preview_shape",
@@ -31,10 +30,6 @@ __all__ = [
 
 #: Automatic trimap sources the server knows (``POST /trimap`` ``source=``, or a job).
 SOURCES: tuple[str, ...] = ("mask", "model")
-
-#: A soft mask or a model's alpha counts as known where it is this sure: >= 0.95 foreground,
-#: <= 0.05 background; everything between is unknown before the erosion.
-CONFIDENCE = 0.95
 
 
 def preview_shape(height: int, width: int, preview_size: int) -> tuple[int, int]:
@@ -81,15 +76,15 @@ def trimap_from_soft_mask(mask: np.ndarray, band: int) -> np.ndarray:
 
     :param mask: (H, W) float in [0, 1]: a rough binary mask, a soft segmentation, or the
         alpha of a trimap-free model.
-    :param band: width in pixels of the unknown band at the boundary (>= 1).
+    :param band: width in pixels of the unknown band at the boundary (>= 1), half on each side.
     :returns: (H, W) uint8 trimap {0, 128, 255}.
+    :raises matting_core.InputError: a band below 1 pixel.
+    :raises matting_data.TrimapSourceError: a mask (or alpha) with no sure foreground or no sure
+        background.
     """
     from matting_core import InputError
-    from matting_data import trimap_from_alpha_fixed
+    from matting_data import trimap_from_mask
 
     if band < 1:
         raise InputError(f"the unknown band must be at least 1 pixel wide, got {band}")
-    confident = np.full(mask.shape, 0.5, dtype=np.float32)
-    confident[mask >= CONFIDENCE] = 1.0
-    confident[mask <= 1.0 - CONFIDENCE] = 0.0
-    return trimap_from_alpha_fixed(confident, band)
+    return trimap_from_mask(mask, band)

@@ -46,7 +46,7 @@ def matte(
     cutout: bool = True,
 ) -> None:
     """Alpha (and the RGBA cutout, and the trimap used) of ``image`` into ``job.results``."""
-    from matting_data import encode_alpha, encode_image, estimate_foreground
+    from matting_data import cutout_rgba, encode_alpha, encode_image
 
     alpha = _predict(job, models, image, trimap)
     job.report("encoding the alpha")
@@ -55,8 +55,7 @@ def matte(
         job.results["trimap"] = encode_alpha(trimap)
     if cutout:
         job.report(f"estimating the foreground colours ({foreground})")
-        colours = estimate_foreground(image, alpha, method=foreground)
-        job.results["cutout"] = encode_image(np.dstack([colours, alpha]), ".png")
+        job.results["cutout"] = encode_image(cutout_rgba(image, alpha, method=foreground), ".png")
 
 
 def auto_trimap(job: Job, models: Models, image: np.ndarray, *, band: int) -> None:

@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "list",
     "plugins",
     "samples",
+    "trimap",
     "predict",
     "evaluate",
     "foreground",

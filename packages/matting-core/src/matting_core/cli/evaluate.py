@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from matting_core.cli._checks import (
+    bounded_int,
     prepare_output_file,
     refuse_overwriting_inputs,
     require_dir,
@@ -66,6 +67,35 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="score predictions as they are, without setting the trimap's known regions",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    pictures = parser.add_argument_group("where the model fails, as pictures")
+    pictures.add_argument(
+        "--sheet",
+        type=Path,
+        metavar="SHEET.png",
+        help=(
+            "write a contact sheet of the worst images: image | trimap | prediction | ground "
+            "truth | error heat map, one row each, worst SAD first"
+        ),
+    )
+    pictures.add_argument(
+        "--worst",
+        type=bounded_int(1, 1000),
+        default=None,
+        metavar="N",
+        help="how many images the sheet shows (default 8)",
+    )
+    pictures.add_argument(
+        "--images",
+        type=Path,
+        metavar="DIR",
+        help="the photos, matched by name, for the sheet's first column",
+    )
+    pictures.add_argument(
+        "--html",
+        type=Path,
+        metavar="REPORT.html",
+        help="write one self-contained HTML page: the score tables and the sheet",
+    )
     parser.set_defaults(run=run)
 
 
@@ -151,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
         inputs += [path for job in jobs for path in job[1:] if path is not None]
         refuse_overwriting_inputs([args.csv], inputs)
         prepare_output_file(args.csv, "CSV file")
+    pictures = _check_pictures(args, jobs)
 
     mask = not args.no_mask
     results = []
@@ -190,7 +221,86 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         write_csv(args.csv, results)
         print(f"per-image rows written to {args.csv}")
+    if pictures is not None:
+        _write_pictures(args, jobs, results, pictures, protocol)
     return 0
+
+
+def _check_pictures(args: argparse.Namespace, jobs: list) -> dict[str, Path] | None:
+    """Before any work: the sheet / report options and their files; the photos by name."""
+    if args.sheet is None and args.html is None:
+        for option in ("worst", "images"):
+            if getattr(args, option) is not None:
+                raise InputError(f"--{option} goes with --sheet or --html")
+        return None
+    if not args.pred:
+        raise InputError("--sheet and --html show predictions: give --pred DIR")
+    for path, option, suffixes in (
+        (args.sheet, "--sheet", (".png",)),
+        (args.html, "--html", (".html", ".htm")),
+    ):
+        if path is not None and path.suffix.lower() not in suffixes:
+            raise InputError(f"{option} {path} must end in {' or '.join(suffixes)}")
+    images: dict[str, Path] = {}
+    if args.images is not None:
+        from matting_data import list_images
+
+        require_dir(args.images, "image")
+        images = {path.stem: path for path in list_images(args.images)}
+    outputs = [p for p in (args.sheet, args.html) if p is not None]
+    inputs = [args.gt, args.trimap, *args.pred, *images.values()]
+    inputs += [path for job in jobs for path in job[1:] if path is not None]
+    inputs += [args.csv] if args.csv is not None else []
+    refuse_overwriting_inputs(outputs, inputs)
+    if args.sheet is not None and args.html is not None and _same_file(args.sheet, args.html):
+        raise InputError(f"--sheet and --html are the same file {args.sheet}")
+    for path in outputs:
+        prepare_output_file(path, "output")
+    return images
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
+
+
+def _write_pictures(
+    args: argparse.Namespace,
+    jobs: list,
+    results: list,
+    images: dict[str, Path],
+    protocol: str,
+) -> None:
+    from matting_core._atomic import atomic_write_bytes
+    from matting_core.evaluation import summarise
+    from matting_core.report import failure_sheet, html_report, sheet_columns, worst_cases
+    from matting_data import write_image
+
+    files = {(method, gt.stem): (pred, gt, trimap) for method, pred, gt, trimap in jobs if pred}
+    count = args.worst or 8
+    cases = worst_cases(results, files, images, count)
+    missing = [c.score.image for c in cases if c.image is None]
+    if args.images is not None and missing:
+        print(
+            f"matting evaluate: warning: no photo in {args.images} for {', '.join(missing)}; "
+            "the sheet leaves out the image column",
+            file=sys.stderr,
+        )
+    sheet = failure_sheet(cases)
+    caption = f"The {len(cases)} worst image(s) by SAD: " + " | ".join(sheet_columns(cases))
+    if args.sheet is not None:
+        write_image(args.sheet, sheet)
+        print(f"contact sheet of the {len(cases)} worst image(s) written to {args.sheet}")
+    if args.html is not None:
+        page = html_report(
+            summarise(results),
+            results,
+            title=f"matting evaluate: {args.gt}",
+            protocol=protocol,
+            sheet=sheet,
+            sheet_caption=caption,
+        )
+        atomic_write_bytes(args.html, page.encode("utf-8"))
+        print(f"HTML report written to {args.html}")
 
 
 def _report_missing(missing: dict, labels: tuple[str, ...], folders: tuple[Path, ...]) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
+from matting_core.cli import _predict_outputs
 from matting_core.cli._checks import (
     bounded_int,
     device_argument,
@@ -26,7 +28,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "every image of --images DIR (trimaps matched by name in --trimaps DIR) written "
             "to --out DIR. Inputs are padded by reflection to the model's multiple, the "
             "trimap's known pixels are kept, and every PNG is written atomically. --tta, "
-            "--dilate-unknown and --pad-margin 32 reproduce the official demos' options."
+            "--dilate-unknown and --pad-margin 32 reproduce the official demos' options. "
+            "--cutout, --composite and --save-extras write an RGBA cutout, a composite over a "
+            "new background and pictures of the model's attention. Under torchrun, the images "
+            "of --images are shared among the processes (every file once, one summary)."
         ),
     )
     parser.add_argument("image", nargs="?", type=Path, help="input image (single-image form)")
@@ -103,6 +108,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--bit-depth", type=int, choices=(8, 16), default=8, help="PNG bit depth of the output"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _predict_outputs.add_arguments(parser)
     parser.set_defaults(run=run)
 
 
@@ -159,34 +165,60 @@ def _jobs(args: argparse.Namespace) -> list[tuple[Path, Path | None, Path]]:
     return [(image, trimap, args.out / f"{image.stem}.png") for image, trimap in matched]
 
 
-def _check_outputs(args: argparse.Namespace, jobs: list[tuple[Path, Path | None, Path]]) -> None:
+def _check_outputs(
+    args: argparse.Namespace,
+    jobs: list[tuple[Path, Path | None, Path]],
+    planned: list[_predict_outputs.ImageOutputs] = (),
+) -> None:
     """Before any work: no output replaces an input, and every output can be written."""
     inputs = [path for image, trimap, _ in jobs for path in (image, trimap) if path is not None]
     inputs += [
         p for p in (args.images, args.trimaps, args.checkpoint, args.image, args.trimap) if p
     ]
+    if getattr(args, "background", None) and Path(args.background).is_file():
+        inputs.append(Path(args.background))
     output_dirs = [args.out] if args.out is not None else []
-    refuse_overwriting_inputs([out for _, _, out in jobs], inputs, output_dirs=output_dirs)
+    extra_dirs = _predict_outputs.output_dirs(args)
+    outputs = [out for _, _, out in jobs]
+    outputs += [path for image in planned for path in image.files()[1:]]
+    refuse_overwriting_inputs(outputs, inputs, output_dirs=output_dirs + extra_dirs)
     if args.out is not None:
         prepare_output_dir(args.out, "output")
     else:
         prepare_output_file(args.output, "output")
+    for folder in extra_dirs:
+        prepare_output_dir(folder, "output")
+    if args.image is not None:
+        for path in (args.cutout, args.composite):
+            if path is not None:
+                prepare_output_file(path, "output")
 
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from matting_core.inference import predict
+    from matting_core.cutout import Background, cutout_and_composite
+    from matting_core.extras import capture_extras, has_flow, save_extras, write_flow_key
+    from matting_core.inference import Padding, predict
     from matting_core.model_loading import load_model
     from matting_core.models import get_model_info, parse_overrides
+    from matting_core.sharding import gather, shard_from_environment, shard_group
     from matting_data import read_image, read_trimap, write_alpha
 
+    shard = shard_from_environment()
     jobs = _jobs(args)
-    _check_outputs(args, jobs)
+    planned = _predict_outputs.plan(args, jobs)
+    _check_outputs(args, jobs, planned)
+    background = Background.parse(args.background) if args.background is not None else None
     info = get_model_info(args.model)
+    if args.save_extras is not None and not info.extra_outputs:
+        raise InputError(
+            f"model {args.model!r} declares no outputs besides alpha, so --save-extras has "
+            "nothing to draw"
+        )
     overrides = parse_overrides(info.config_class, args.overrides)
     loaded = load_model(args.model, args.checkpoint, **overrides)
-    if loaded.bundled:
+    if loaded.bundled and shard.is_main:
         variant = f" (a {loaded.name!r} model)" if loaded.name != args.model else ""
         print(
             f"matting predict: no --checkpoint given, using the bundled weights of "
@@ -194,47 +226,120 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     info = loaded.info
-    if args.device:
-        loaded.model.to(args.device)
+    device = shard.device(args.device)
+    if device:
+        loaded.model.to(device)
     for image, trimap, _ in jobs:
         if info.needs_trimap and trimap is None:
             raise InputError(f"model {args.model!r} needs a trimap for {image}")
     if not jobs:
         raise InputError(f"no images found in {args.images}")
+    if args.save_extras is not None and has_flow(info) and shard.is_main:
+        write_flow_key(args.save_extras)
 
-    todo = [job for job in jobs if not (args.resume and job[2].exists())]
-    if len(todo) < len(jobs):
+    mine = shard.take(list(zip(jobs, planned, strict=True)))
+    todo = [(job, out) for job, out in mine if not (args.resume and out.done())]
+    skipped = len(mine) - len(todo)
+    show = len(jobs) > 1 and not args.no_progress and shard.is_main
+    label = "predict" if shard.world_size == 1 else f"predict (process 1 of {shard.world_size})"
+    method = args.foreground_method or "multilevel"
+    failure = None
+    with shard_group(shard):
+        try:
+            capturing = (
+                capture_extras(loaded.model, info)
+                if args.save_extras is not None
+                else contextlib.nullcontext(None)
+            )
+            with capturing as captured:
+                for (image_path, trimap_path, out_path), outputs in tqdm(
+                    todo, unit="img", desc=label, disable=not show, file=sys.stderr
+                ):
+                    image = read_image(image_path)
+                    trimap = (
+                        read_trimap(trimap_path, thresholds=args.trimap_thresholds)
+                        if trimap_path is not None
+                        else None
+                    )
+                    if trimap is not None and trimap.shape != image.shape[:2]:
+                        from matting_data import check_same_size
+
+                        check_same_size(image=(image_path, image), trimap=(trimap_path, trimap))
+                    if captured is not None:
+                        captured.clear()
+                    alpha = predict(
+                        loaded.model,
+                        image,
+                        trimap,
+                        info=info,
+                        device=device,
+                        pad_margin=args.pad_margin,
+                        tta=args.tta,
+                        dilate_unknown=args.dilate_unknown,
+                    )
+                    write_alpha(out_path, alpha, bit_depth=args.bit_depth)
+                    cutout_and_composite(
+                        image,
+                        alpha,
+                        cutout=outputs.cutout,
+                        composite=outputs.composite,
+                        background=background,
+                        method=method,
+                        bit_depth=args.bit_depth,
+                    )
+                    if captured is not None and outputs.extras is not None:
+                        margin = args.pad_margin if args.pad_margin is not None else info.pad_margin
+                        padding = Padding.for_size(
+                            *image.shape[:2], info.pad_multiple, margin, info.min_size
+                        )
+                        save_extras(
+                            outputs.extras,
+                            captured,
+                            info,
+                            padding,
+                            image.shape[:2],
+                            model_name=args.model,
+                        )
+        except Exception as exc:  # reported after every process has finished its share
+            if shard.world_size == 1:
+                raise
+            failure = exc
+        counts = gather(shard, (len(todo) if failure is None else None, skipped, _why(failure)))
+    if shard.is_main:
+        _summarise(args, jobs, counts)
+    if failure is not None:
+        raise failure
+    return 0
+
+
+def _why(failure: BaseException | None) -> str | None:
+    return None if failure is None else (str(failure) or type(failure).__name__)
+
+
+def _summarise(
+    args: argparse.Namespace,
+    jobs: list[tuple[Path, Path | None, Path]],
+    counts: list[tuple[int | None, int, str | None]],
+) -> None:
+    """One summary for all processes: what was written, skipped, and which process failed."""
+    written = sum(done for done, _, _ in counts if done is not None)
+    skipped = sum(skip for _, skip, _ in counts)
+    if skipped:
         print(
-            f"matting predict: {len(jobs) - len(todo)} output(s) already exist, skipped (--resume)",
+            f"matting predict: {skipped} output(s) already exist, skipped (--resume)",
             file=sys.stderr,
         )
-    show = len(todo) > 1 and not args.no_progress
-    for image_path, trimap_path, out_path in tqdm(
-        todo, unit="img", desc="predict", disable=not show, file=sys.stderr
-    ):
-        image = read_image(image_path)
-        trimap = (
-            read_trimap(trimap_path, thresholds=args.trimap_thresholds)
-            if trimap_path is not None
-            else None
-        )
-        if trimap is not None and trimap.shape != image.shape[:2]:
-            from matting_data import check_same_size
-
-            check_same_size(image=(image_path, image), trimap=(trimap_path, trimap))
-        alpha = predict(
-            loaded.model,
-            image,
-            trimap,
-            info=info,
-            device=args.device,
-            pad_margin=args.pad_margin,
-            tta=args.tta,
-            dilate_unknown=args.dilate_unknown,
-        )
-        write_alpha(out_path, alpha, bit_depth=args.bit_depth)
+    for rank, (_, _, why) in enumerate(counts):
+        if why is not None and rank != 0:  # rank 0's own error ends the command
+            print(f"matting predict: process {rank} stopped: {why}", file=sys.stderr)
+    processes = f" by {len(counts)} processes" if len(counts) > 1 else ""
     if len(jobs) == 1:
         print(f"alpha matte written to {jobs[0][2]}")
     else:
-        print(f"{len(todo)} alpha matte(s) written to {args.out}")
-    return 0
+        print(f"{written} alpha matte(s) written to {args.out}{processes}")
+    folder = args.image is None
+    for name, path in (("cutout", args.cutout), ("composite", args.composite)):
+        if path is not None:
+            print(f"{name}{'s' if folder else ''} written to {path}")
+    if args.save_extras is not None:
+        print(f"pictures of the model's extra outputs written to {args.save_extras}")

@@ -31,10 +31,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"samples folder: {root}")
     print(
         "subfolders: image/ (RGB photo), alpha/ (ground truth), trimap/ (small unknown band), "
-        "trimap2/ (large unknown band)"
+        "trimap2/ (large unknown band); derived from the ground truth: scribbles/ (a few "
+        "white and black strokes), masks/ (a rough outline)"
     )
     print(f"samples: {', '.join(list_samples())}")
     print(f"a new background to composite over: {sample_background()}")
     print(f"provenance: {root / 'PROVENANCE.md'}")
     print(f"try: matting evaluate --baseline --gt {root / 'alpha'} --trimap {root / 'trimap'}")
+    print(
+        f"or:  matting trimap {root / 'image' / 'GT17.png'} --scribbles "
+        f"{root / 'scribbles' / 'GT17.png'} -o trimap.png"
+    )
     return 0

@@ -102,6 +102,9 @@ class RunConfig:
     :param device: ``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``.
     :param tensorboard: also write TensorBoard event files (needs ``tensorboardX``).
     :param deterministic: ask torch for deterministic kernels (slower on CUDA).
+    :param previews: validation images drawn at every validation (image | trimap | prediction
+        | ground truth | error heat map, one row each) into ``RUN_DIR/previews/`` and
+        TensorBoard; 0 draws none.
     """
 
     seed: int = 0
@@ -113,9 +116,11 @@ class RunConfig:
     device: str = "auto"
     tensorboard: bool = True
     deterministic: bool = False
+    previews: int = 4
 
     def _check(self) -> None:
         _require(self.seed >= 0, "seed", f"must be >= 0, got {self.seed}")
+        _require(self.previews >= 0, "previews", f"must be >= 0, got {self.previews}")
         _require(self.steps >= 1, "steps", f"must be >= 1, got {self.steps}")
         _require(self.log_every >= 1, "log_every", f"must be >= 1, got {self.log_every}")
         _require(self.val_every >= 0, "val_every", f"must be >= 0, got {self.val_every}")

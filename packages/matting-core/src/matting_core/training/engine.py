@@ -6,7 +6,8 @@ run directory::
     RUN_DIR/
       config.toml        the resolved config
       metrics.jsonl      one JSON line per logged step and per validation
-      tensorboard/       TensorBoard events
+      tensorboard/       TensorBoard events (validation previews as images too)
+      previews/          step-*.png: the first validation images at every validation
       checkpoints/       step-*.pt full states, latest.json, best/final .safetensors weights
       .lock              held (flock) by the run using the directory
 
@@ -55,6 +56,7 @@ from matting_core.training import distributed as dist_utils
 from matting_core.training.config import TrainConfig, check_names, config_to_dict, dump_config
 from matting_core.training.logger import RunLogger
 from matting_core.training.optim import build_optimizer, build_scheduler
+from matting_core.training.previews import PREVIEW_DIR, ValidationPreviews
 from matting_core.training.recipe import Batch, LossTerms, TrainingRecipe, recipe_for
 from matting_core.training.state import (
     CHECKPOINT_DIR,
@@ -74,7 +76,7 @@ CONFIG_FILE = "config.toml"
 #: The file a run holds a lock on while it uses its directory.
 LOCK_FILE = ".lock"
 #: What a run writes in its directory: the files an earlier run leaves (and --overwrite removes).
-_RUN_OUTPUTS = (CONFIG_FILE, "metrics.jsonl", "tensorboard", CHECKPOINT_DIR)
+_RUN_OUTPUTS = (CONFIG_FILE, "metrics.jsonl", "tensorboard", PREVIEW_DIR, CHECKPOINT_DIR)
 
 _AMP_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -583,6 +585,7 @@ class _Trainer:
     def _validate(self) -> None:
         self.last_val_step = self.step
         if self.ctx.is_main and self.val_loader is not None:
+            previews = ValidationPreviews(self.cfg.run.previews) if self.cfg.run.previews else None
             metrics = validate(
                 self.raw["generator"],
                 self.recipe,
@@ -590,7 +593,10 @@ class _Trainer:
                 self.val_loader,
                 self.ctx.device,
                 autocast=self._autocast(),
+                on_prediction=previews,
             )
+            if previews is not None:
+                previews.write(self.run_dir, self.step, self.logger)
             self.last_validation = metrics
             if self.logger is not None:
                 self.logger.log(self.step, "val", metrics)

@@ -95,6 +95,11 @@ class RunLogger:
                 if isinstance(value, (int, float)) and math.isfinite(value):
                     self._writer.add_scalar(f"{split}/{name}", value, step)
 
+    def log_image(self, step: int, tag: str, image: Any) -> None:
+        """One TensorBoard image (``tag``, an (H, W, 3) uint8 RGB array) at ``step``."""
+        if self._writer is not None:
+            self._writer.add_image(tag, image, step, dataformats="HWC")
+
     def flush(self) -> None:
         """Push buffered TensorBoard events to disk."""
         self._file.flush()

@@ -12,7 +12,7 @@ DIM protocol: the prediction takes the trimap's known values outside the unknown
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,8 @@ def validate(
     device: torch.device,
     *,
     autocast: AbstractContextManager[Any] | None = None,
+    on_prediction: Callable[[int, Mapping[str, Tensor], np.ndarray, dict[str, float]], None]
+    | None = None,
 ) -> dict[str, float]:
     """Mean SAD, MSE, Grad and Conn of ``generator`` over ``items``.
 
@@ -57,6 +59,9 @@ def validate(
         ``batch_size=1``.
     :param device: where to run.
     :param autocast: the training's autocast context (for AMP), or None.
+    :param on_prediction: called for every image with its index, its batch (on ``device``,
+        unpadded), the predicted alpha ((H, W) float32 numpy, clipped) and its scores; the
+        validation previews collect their images this way.
     :returns: ``{"sad", "mse", "grad", "conn", "images"}`` (means; SAD, Grad, Conn in
         thousands as :func:`~matting_core.evaluation.score_alpha` gives them).
     """
@@ -86,6 +91,8 @@ def validate(
             scores = score_alpha(pred, gt, trimap_to_uint8(batch["trimap"][0]))
             for name in METRIC_NAMES:
                 totals[name] += float(scores[name])
+            if on_prediction is not None:
+                on_prediction(count, batch, pred, scores)
             count += 1
     finally:
         generator.train(was_training)

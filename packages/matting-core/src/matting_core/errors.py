@@ -5,6 +5,10 @@ wrong type, a checkpoint that does not fit) derives from :class:`MattingError`, 
 the matching builtin so that ``except ValueError`` / ``except LookupError`` in callers keeps
 working.  The command line catches :data:`USER_ERRORS` in one place and prints one line;
 anything else is a bug.
+
+A plugin's own error types join them without core knowing the plugin: an exception whose class
+(or a base class) sets ``matting_user_error = True`` is a user error too (:func:`is_user_error`);
+matting-nn's ``MattingNNError`` does, so a missing pretrained-backbone file is one sentence.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ __all__ = [
     "UnknownLossError",
     "UnknownModelError",
     "UnknownNameError",
+    "is_user_error",
 ]
 
 
@@ -161,3 +166,18 @@ def __getattr__(name: str) -> Any:
             _USER_ERRORS = _user_errors()
         return _USER_ERRORS
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is an error a user caused, reported as one sentence (exit code 2).
+
+    True for :data:`USER_ERRORS` (``MattingError``, matting-data's ``DataError``,
+    matting-metrics' ``MetricInputError``) and for any exception whose class has a true
+    ``matting_user_error`` attribute: the way a plugin marks its own error base (matting-nn's
+    ``MattingNNError``) without core importing it.
+    """
+    from matting_core import errors
+
+    return isinstance(exc, errors.USER_ERRORS) or bool(
+        getattr(type(exc), "matting_user_error", False)
+    )

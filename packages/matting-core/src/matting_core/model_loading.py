@@ -9,7 +9,12 @@ from typing import Any
 
 from torch import nn
 
-from matting_core.checkpoints import load_state_dict, load_weights, read_sidecar
+from matting_core.checkpoints import (
+    load_state_dict,
+    load_weights,
+    read_sidecar,
+    without_initialisation,
+)
 from matting_core.errors import CheckpointError, ConfigError
 from matting_core.models import create_model, get_model_config, get_model_info
 from matting_core.registry import ModelInfo
@@ -73,6 +78,8 @@ def load_model(
                     f"not {name!r}; use --model {trained_as}"
                 )
             config = sidecar.get("config")
+            if isinstance(config, dict):  # a sidecar written before they were dropped
+                config = without_initialisation(config)
             try:  # the sidecar's values alone, before the overrides and before building
                 get_model_config(name, config=config)
             except ConfigError as exc:

@@ -395,13 +395,13 @@ def _call_with_options(
 ) -> Any:
     """``factory(*args, **options)`` with an option value it rejects (a plain ``ValueError``)
     reported as a ConfigError naming ``where``; the toolkit's own errors pass unchanged."""
-    from matting_core.errors import USER_ERRORS
+    from matting_core.errors import is_user_error
 
     try:
         return factory(*args, **options)
-    except USER_ERRORS:
-        raise
     except ValueError as exc:
+        if is_user_error(exc):
+            raise
         raise ConfigError(f"{where}: {exc}") from exc
 
 

@@ -133,16 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         _quiet_opencv()
 
-    from matting_core.errors import USER_ERRORS
+    from matting_core.errors import is_user_error
 
     try:
         code = int(args.run(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
         return code
-    except USER_ERRORS as exc:
-        if args.verbose:
-            raise
-        return _error(args.command, str(exc))
     except BrokenPipeError:
         if args.verbose:
             raise
@@ -158,6 +154,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"matting {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # the toolkit's errors, and a plugin's own error types that declare themselves
+        # user errors (matting_core.errors.is_user_error); anything else is a bug
+        if args.verbose or not is_user_error(exc):
+            raise
+        return _error(args.command, str(exc))
 
 
 def _error(command: str, message: str) -> int:

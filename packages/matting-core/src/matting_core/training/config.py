@@ -65,6 +65,7 @@ __all__ = [
     "RunConfig",
     "ScheduleConfig",
     "TrainConfig",
+    "WeightSchedule",
     "apply_overrides",
     "check_names",
     "config_from_dict",
@@ -94,7 +95,11 @@ class RunConfig:
     """``[run]``: length, cadence and reproducibility of a run.
 
     :param seed: seeds model initialisation, data order and augmentation.
-    :param steps: optimiser steps to train for (each of ``optim.accumulate`` micro-batches).
+    :param steps: optimiser steps to train for (each of ``optim.accumulate`` micro-batches);
+        0 when the run is set in ``epochs``.  Exactly one of ``steps`` and ``epochs`` is > 0.
+    :param epochs: passes over the training set to train for instead of ``steps``; the engine
+        turns them into steps (``ceil(epochs × micro-batches per epoch / optim.accumulate)``)
+        once the data is loaded, and the schedules run over those steps.
     :param log_every: steps between lines of ``metrics.jsonl`` (and TensorBoard points).
     :param val_every: steps between validations; 0 validates only at the end.
     :param checkpoint_every: steps between full training-state checkpoints; 0 only at the end.
@@ -105,7 +110,8 @@ class RunConfig:
     """
 
     seed: int = 0
-    steps: int = 1000
+    steps: int = 0
+    epochs: int = 0
     log_every: int = 10
     val_every: int = 0
     checkpoint_every: int = 1000
@@ -116,7 +122,8 @@ class RunConfig:
 
     def _check(self) -> None:
         _require(self.seed >= 0, "seed", f"must be >= 0, got {self.seed}")
-        _require(self.steps >= 1, "steps", f"must be >= 1, got {self.steps}")
+        _require(self.steps >= 0, "steps", f"must be >= 0, got {self.steps}")
+        _require(self.epochs >= 0, "epochs", f"must be >= 0, got {self.epochs}")
         _require(self.log_every >= 1, "log_every", f"must be >= 1, got {self.log_every}")
         _require(self.val_every >= 0, "val_every", f"must be >= 0, got {self.val_every}")
         _require(
@@ -246,16 +253,65 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class WeightSchedule:
+    """``[loss.schedules.NAME]``: a loss term's weight as a step function of the epoch (or step).
+
+    HAttMatting's SSIM weight, 0.1 in the first epoch and 0.025 after it::
+
+        [loss.schedules.ssim]
+        unit = "epoch"
+        milestones = [1]
+        values = [0.1, 0.025]
+
+    :param unit: what ``milestones`` count: ``epoch`` (0-based passes over the training set)
+        or ``step`` (0-based optimiser steps).
+    :param milestones: where the next value starts, increasing: ``values[i]`` holds from
+        ``milestones[i - 1]`` (or the start) until ``milestones[i]``.
+    :param values: the weights, one more than ``milestones``; ``values[0]`` must equal the
+        term's weight in ``loss.terms`` (the weight at step 0).
+    """
+
+    unit: Literal["epoch", "step"] = "epoch"
+    milestones: tuple[int, ...] = ()
+    values: tuple[float, ...] = ()
+
+    def _check(self) -> None:
+        _require(
+            len(self.values) == len(self.milestones) + 1,
+            "values",
+            f"must hold one value more than milestones ({len(self.milestones)}), "
+            f"got {len(self.values)}",
+        )
+        _require(all(v >= 0 for v in self.values), "values", "must be >= 0")
+        _require(
+            all(m > 0 for m in self.milestones)
+            and all(a < b for a, b in zip(self.milestones, self.milestones[1:], strict=False)),
+            "milestones",
+            f"must be increasing and > 0, got {list(self.milestones)}",
+        )
+
+    def value(self, step: int, epoch: int) -> float:
+        """The weight at optimiser step ``step`` of epoch ``epoch`` (both 0-based)."""
+        import bisect
+
+        position = epoch if self.unit == "epoch" else step
+        return self.values[bisect.bisect_right(self.milestones, position)]
+
+
+@dataclass(frozen=True)
 class LossConfig:
     """``[loss]``: the weighted loss terms of the generator.
 
     :param terms: registered loss name → weight (``{ l1_unknown = 1.0 }``).
     :param options: registered loss name → its factory's options
         (``[loss.options.alpha_prediction] region = "unknown"``).
+    :param schedules: registered loss name → :class:`WeightSchedule` of its weight
+        (``[loss.schedules.ssim]``); a term without one keeps its ``terms`` weight.
     """
 
     terms: dict[str, float] = field(default_factory=dict)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    schedules: dict[str, WeightSchedule] = field(default_factory=dict)
 
     def _check(self) -> None:
         for name, weight in self.terms.items():
@@ -264,12 +320,25 @@ class LossConfig:
                 f"terms.{name}",
                 f"must be >= 0, got {weight} (a negative weight trains to maximise the loss)",
             )
-        for name in self.options:
+        for table in ("options", "schedules"):
+            for name in getattr(self, table):
+                _require(
+                    name in self.terms,
+                    f"{table}.{name}",
+                    f"is for a loss that is not in loss.terms ({', '.join(self.terms) or 'none'})",
+                )
+        for name, schedule in self.schedules.items():
             _require(
-                name in self.terms,
-                f"options.{name}",
-                f"gives options for a loss that is not in loss.terms ({', '.join(self.terms) or 'none'})",
+                schedule.values[0] == self.terms[name],
+                f"terms.{name}",
+                f"is {self.terms[name]} but loss.schedules.{name} starts at "
+                f"{schedule.values[0]}; the term's weight is the schedule's weight at step 0",
             )
+
+    def weight(self, name: str, step: int, epoch: int) -> float:
+        """The weight of term ``name`` at ``step`` of ``epoch``: its schedule's, else ``terms``'."""
+        schedule = self.schedules.get(name)
+        return schedule.value(step, epoch) if schedule is not None else self.terms[name]
 
 
 @dataclass(frozen=True)
@@ -312,9 +381,14 @@ class AdversarialConfig:
     :param options: its constructor options (for ``matting_nn.PatchGANDiscriminator``:
         ``in_channels``, ``base_channels``, ``n_layers``, ``norm``).
     :param gan_loss: ``gan_bce`` (the papers' log-loss) or ``lsgan``.
-    :param weight: weight of the adversarial term in the generator loss
-        (HAttMatting λ1 = 0.05).
-    :param d_steps: discriminator updates per generator update.
+    :param weight: λ_GAN, the weight of the adversarial term in the generator loss
+        (HAttMatting λ1 = 0.05); 0 trains the generator exactly as without ``[adversarial]``
+        (the non-GAN baseline: the discriminator is neither run nor updated).
+    :param d_steps: discriminator updates per generator update it takes part in.
+    :param d_every: update the discriminator after every ``d_every``-th generator step only
+        (a D:G update ratio below 1 is ``d_steps = 1``, ``d_every = N``).
+    :param warmup_steps: generator steps before the adversarial term starts: during them the
+        generator trains on the ``[loss]`` terms alone and the discriminator is not updated.
     :param optim: the discriminator's optimiser; absent means a copy of ``[optim]``.
     :param schedule: its schedule; absent means a copy of ``[schedule]``.
     """
@@ -324,12 +398,16 @@ class AdversarialConfig:
     gan_loss: Literal["gan_bce", "lsgan"] = "gan_bce"
     weight: float = 0.05
     d_steps: int = 1
+    d_every: int = 1
+    warmup_steps: int = 0
     optim: OptimConfig | None = None
     schedule: ScheduleConfig | None = None
 
     def _check(self) -> None:
         _require(self.weight >= 0, "weight", f"must be >= 0, got {self.weight}")
         _require(self.d_steps >= 1, "d_steps", f"must be >= 1, got {self.d_steps}")
+        _require(self.d_every >= 1, "d_every", f"must be >= 1, got {self.d_every}")
+        _require(self.warmup_steps >= 0, "warmup_steps", f"must be >= 0, got {self.warmup_steps}")
 
 
 @dataclass(frozen=True)
@@ -353,9 +431,15 @@ class TrainConfig:
             f"must not exceed optim.lr ({self.optim.lr}), got {self.schedule.min_lr}",
         )
         _require(
-            self.schedule.warmup_steps <= self.run.steps,
+            self.run.epochs or self.schedule.warmup_steps <= self.run.steps,
             "schedule.warmup_steps",
             f"must not exceed run.steps ({self.run.steps}), got {self.schedule.warmup_steps}",
+        )
+        _require(
+            (self.run.steps > 0) != (self.run.epochs > 0),
+            "run.steps",
+            "give the length of the run as run.steps or as run.epochs (exactly one of them "
+            f"> 0), got steps = {self.run.steps}, epochs = {self.run.epochs}",
         )
 
     @property
@@ -443,6 +527,10 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
         raise ConfigError(f"{key}: expected one of {choices}, got {_show(value)}{suffix}")
     if dataclasses.is_dataclass(tp):
         return _build(tp, value, key + ".")
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected an array of {_plural(args[0])}, got {_show(value)}")
+        return tuple(_convert(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
     if origin is tuple:
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             raise ConfigError(

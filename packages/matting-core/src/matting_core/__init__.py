@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from matting_core.checkpoints import LoadReport, load_state_dict, load_weights, save_weights
 from matting_core.errors import (
+    AmbiguousNameError,
     CheckpointError,
     ConfigError,
     DuplicateNameWarning,
@@ -45,6 +46,7 @@ from matting_core.registry import CommandInfo, DatasetInfo, LossInfo, ModelInfo
 __version__ = "0.1.0"
 
 __all__ = [
+    "AmbiguousNameError",
     "CheckpointError",
     "CommandInfo",
     "ConfigError",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "USER_ERRORS",
+    "AmbiguousNameError",
     "CheckpointError",
     "ConfigError",
     "DuplicateNameWarning",
@@ -95,6 +96,31 @@ class UnknownNameError(MattingError, LookupError):
     # error raised in a DataLoader worker survives the trip back.
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.name, self.known))
+
+
+class AmbiguousNameError(MattingError, LookupError):
+    """Two plugins registered the same name, and it was used without saying which.
+
+    The message names every plugin and the qualified forms (``PLUGIN:NAME``) that pick one.
+
+    :param kind: ``model``, ``loss``, ``dataset`` or ``command``.
+    :param name: the ambiguous name.
+    :param providers: the plugins that registered it.
+    """
+
+    def __init__(self, kind: str, name: str, providers: Iterable[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.providers = tuple(sorted(providers))
+        plugins = " and ".join(f"{p!r}" for p in self.providers)
+        choices = " or ".join(f"'{p}:{name}'" for p in self.providers)
+        super().__init__(
+            f"{kind} {name!r} is ambiguous: plugins {plugins} both register it; "
+            f"say which with {choices}"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.kind, self.name, self.providers))
 
 
 class UnknownModelError(UnknownNameError):

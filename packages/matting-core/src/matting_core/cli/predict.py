@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from matting_core.cli._checks import (
     bounded_int,
@@ -187,12 +188,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = parse_overrides(info.config_class, args.overrides)
     loaded = load_model(args.model, args.checkpoint, **overrides)
     if loaded.bundled:
-        variant = f" (a {loaded.name!r} model)" if loaded.name != args.model else ""
-        print(
-            f"matting predict: no --checkpoint given, using the bundled weights of "
-            f"{args.model!r}{variant}: {loaded.weights}",
-            file=sys.stderr,
-        )
+        print(f"matting predict: {bundled_weights_note(args.model, loaded)}", file=sys.stderr)
     info = loaded.info
     if args.device:
         loaded.model.to(args.device)
@@ -238,3 +234,16 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{len(todo)} alpha matte(s) written to {args.out}")
     return 0
+
+
+def bundled_weights_note(asked: str, loaded: Any) -> str:
+    """Which network and weights run when ``--model ASKED`` is given no checkpoint."""
+    from matting_core.registry import bare_name
+
+    if bare_name(loaded.name) == bare_name(asked):
+        return f"no --checkpoint given: {asked!r} runs with its bundled weights {loaded.weights}"
+    return (
+        f"no --checkpoint given: {asked!r} has no weights of its own, so its plugin's bundled "
+        f"weights run, which are a {loaded.name!r} network ({loaded.info.description}): "
+        f"{loaded.weights}; for {asked!r} itself pass --checkpoint"
+    )

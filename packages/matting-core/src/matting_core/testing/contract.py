@@ -124,18 +124,19 @@ def load_photo(
 
 
 def check_registration(name: str, plugin: str | None = None) -> None:
-    """``name`` is registered; with ``plugin``, that entry point exists in the ``matting``
-    group and its plugin provides the name."""
+    """``name`` is registered; with ``plugin``, that plugin provides it, and unless it is one
+    of core's built-ins, it is an entry point of the ``matting`` group."""
     from matting_core import list_models
-    from matting_core.plugins import ENTRY_POINT_GROUP, model_registry
+    from matting_core.plugins import DEFAULT_PLUGINS, ENTRY_POINT_GROUP, model_registry
 
     assert name in list_models(), f"model {name!r} is not registered"
     if plugin is None:
         return
-    names = [ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)]
-    assert plugin in names, f"no entry point {plugin!r} in the group {ENTRY_POINT_GROUP!r}"
     provider = model_registry().provider(name)
     assert provider == plugin, f"model {name!r} comes from plugin {provider!r}, not {plugin!r}"
+    if plugin not in DEFAULT_PLUGINS:
+        names = [ep.name for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)]
+        assert plugin in names, f"no entry point {plugin!r} in the group {ENTRY_POINT_GROUP!r}"
 
 
 def check_model_info(name: str) -> None:
@@ -161,29 +162,50 @@ def check_model_info(name: str) -> None:
         assert isinstance(recipe, TrainingRecipe), f"{name}: training_recipe built {recipe!r}"
 
 
-def _network_inputs(info: Any, photo: Photo) -> tuple[torch.Tensor, torch.Tensor | None, Any]:
+def _network_inputs(info: Any, photo: Photo) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The photo as ``predict`` gives it to the network: normalised, one-hot, padded."""
     from matting_core.inference import Padding, prepare_inputs
 
-    image, trimap, _ = prepare_inputs(
-        photo.image, photo.trimap if info.needs_trimap else None, info
-    )
+    trimap_in = photo.trimap if info.needs_trimap else None
+    image, trimap, _ = prepare_inputs(photo.image, trimap_in, info)
     padding = Padding.for_size(
         *photo.image.shape[:2], info.pad_multiple, info.pad_margin, info.min_size
     )
     image = padding.apply(image, info.pad_mode)
     trimap = padding.apply(trimap, info.pad_mode) if trimap is not None else None
-    return image, trimap, padding
+    return image, trimap
 
 
-def check_forward_contract(name: str, photo: Photo, options: Mapping[str, Any] = ()) -> None:
-    """``forward(image, trimap)`` on ``photo`` (a freshly built model, eval mode) returns
-    ``{"alpha": (1, 1, H, W)}`` float32, finite, in [0, 1]."""
-    from matting_core import create_model, get_model_info
+def _build(name: str, options: Mapping[str, Any]) -> torch.nn.Module:
+    """The model with fixed random weights, in eval mode."""
+    from matting_core import create_model
+
+    torch.manual_seed(0)
+    return create_model(name, **dict(options)).eval()
+
+
+def check_forward_contract(
+    name: str,
+    photo: Photo,
+    options: Mapping[str, Any] = (),
+    *,
+    model: torch.nn.Module | None = None,
+) -> None:
+    """``forward(image, trimap)`` on ``photo`` returns ``{"alpha": (1, 1, H, W)}`` float32,
+    finite, in [0, 1]; a model has parameters exactly when its ``needs_weights`` says so.
+
+    :param model: the model to check; default a freshly built one (eval mode).
+    """
+    from matting_core import get_model_info
 
     info = get_model_info(name)
-    model = create_model(name, **dict(options)).eval()
-    image, trimap, _ = _network_inputs(info, photo)
+    model = model if model is not None else _build(name, options)
+    has_parameters = any(True for _ in model.parameters())
+    assert has_parameters == info.needs_weights, (
+        f"{name}: ModelInfo.needs_weights is {info.needs_weights} but the model has "
+        f"{'' if has_parameters else 'no '}parameters"
+    )
+    image, trimap = _network_inputs(info, photo)
     with torch.inference_mode():
         outputs = model(image, trimap)
     assert isinstance(outputs, Mapping), f"{name}: forward returned {type(outputs).__name__}"
@@ -195,36 +217,37 @@ def check_forward_contract(name: str, photo: Photo, options: Mapping[str, Any] =
     assert alpha.min() >= 0 and alpha.max() <= 1, (name, alpha.min(), alpha.max())
 
 
-def _saved(name: str, folder: Path, options: Mapping[str, Any]) -> tuple[Any, Path | None]:
-    """A freshly built model (random weights, fixed seed) and its weights file, or None for
-    a model without parameters."""
-    from matting_core import create_model, save_weights
+def check_round_trip(
+    name: str,
+    photo: Photo,
+    folder: Path,
+    options: Mapping[str, Any] = (),
+    *,
+    model: torch.nn.Module | None = None,
+) -> tuple[Path | None, np.ndarray]:
+    """``save_weights`` then ``load_model`` gives back every tensor and the same alpha (a
+    model without parameters loads without a checkpoint).
+
+    :param model: the model to save; default a freshly built one.
+    :returns: the weights file (None for a model without parameters) and the alpha
+        ``predict`` gives with the loaded model.
+    """
+    from matting_core import get_model_info, load_model, predict, save_weights
     from matting_core.models import get_model_config
 
-    torch.manual_seed(0)
-    model = create_model(name, **dict(options)).eval()
-    if not any(True for _ in model.parameters()):
-        return model, None
-    path = save_weights(
-        model,
-        folder / f"{name}.safetensors",
-        model_name=name,
-        config=get_model_config(name, **dict(options)),
-    )
-    return model, path
-
-
-def check_round_trip(
-    name: str, photo: Photo, folder: Path, options: Mapping[str, Any] = ()
-) -> None:
-    """``save_weights`` then ``load_model`` gives back every tensor and the same alpha."""
-    from matting_core import get_model_info, load_model, predict
-
     info = get_model_info(name)
-    model, path = _saved(name, folder, options)
-    loaded = load_model(name, path)
+    model = model if model is not None else _build(name, options)
+    path = None
+    if info.needs_weights:
+        path = save_weights(
+            model,
+            folder / f"{name}.safetensors",
+            model_name=name,
+            config=get_model_config(name, **dict(options)),
+        )
+    loaded = load_model(name, path, **({} if path is not None else dict(options)))
     if path is None:
-        assert loaded.weights is None or loaded.bundled, name
+        assert loaded.weights is None, name
     else:
         before, after = model.state_dict(), loaded.model.state_dict()
         assert before.keys() == after.keys(), name
@@ -234,30 +257,39 @@ def check_round_trip(
     expected = predict(model, photo.image, trimap, info=info)
     again = predict(loaded.model, photo.image, trimap, info=loaded.info)
     np.testing.assert_allclose(again, expected, atol=1e-5, err_msg=name)
+    return path, again
 
 
 def check_cli_predict(
-    name: str, photo: Photo, folder: Path, options: Mapping[str, Any] = ()
+    name: str,
+    photo: Photo,
+    folder: Path,
+    options: Mapping[str, Any] = (),
+    *,
+    saved: tuple[Path | None, np.ndarray] | None = None,
 ) -> None:
     """``matting predict --model NAME [--checkpoint W] IMAGE TRIMAP -o OUT`` exits 0 and
-    writes the alpha that :func:`matting_core.predict` gives, to the PNG's 1/255."""
-    from matting_core import get_model_info, load_model, predict
+    writes the alpha that :func:`matting_core.predict` gives, to the PNG's 1/255.
+
+    :param saved: :func:`check_round_trip`'s result (weights and their alpha), to reuse;
+        default: a round trip in ``folder`` first.
+    """
+    from matting_core import get_model_info
     from matting_core.cli import main
     from matting_data import read_alpha
 
     info = get_model_info(name)
-    _, path = _saved(name, folder, options)
+    path, expected = saved if saved is not None else check_round_trip(name, photo, folder, options)
     image_path, trimap_path = photo.write(folder / "photo")
     out = folder / f"{name}-alpha.png"
     args = ["predict", "--model", name, str(image_path)]
     args += [str(trimap_path)] if info.needs_trimap else []
-    args += ["-o", str(out)] + (["--checkpoint", str(path)] if path is not None else [])
-    if path is None:  # a weightless model's options go on the command line
+    args += ["-o", str(out)]
+    if path is not None:
+        args += ["--checkpoint", str(path)]
+    else:  # a weightless model's options go on the command line
         args += [f"--set={key}={value}" for key, value in dict(options).items()]
     assert main(args) == 0, f"matting {' '.join(args)} failed"
-    loaded = load_model(name, path, **({} if path is not None else dict(options)))
-    trimap = photo.trimap if info.needs_trimap else None
-    expected = predict(loaded.model, photo.image, trimap, info=loaded.info)
     np.testing.assert_allclose(read_alpha(out), expected, atol=1 / 255 + 1e-6, err_msg=name)
 
 
@@ -270,19 +302,20 @@ def check_model_contract(
     photo: Photo | None = None,
 ) -> None:
     """Every check of the plugin contract for model ``name``, in order (see the module
-    docstring).
+    docstring), building the network once for all of them.
 
     :param folder: an empty folder for the weights, the photo's files and the output.
-    :param plugin: the entry-point name that must provide the model (None: any provider).
+    :param plugin: the plugin that must provide the model (None: any provider).
     :param options: config overrides (a smaller network for speed).
     :param photo: the photo to use; default :func:`load_photo`'s window of GT01.
     """
     photo = photo if photo is not None else load_photo()
     check_registration(name, plugin)
     check_model_info(name)
-    check_forward_contract(name, photo, options)
-    check_round_trip(name, photo, folder / "round-trip", options)
-    check_cli_predict(name, photo, folder / "cli", options)
+    model = _build(name, options)
+    check_forward_contract(name, photo, options, model=model)
+    saved = check_round_trip(name, photo, folder, options, model=model)
+    check_cli_predict(name, photo, folder, options, saved=saved)
 
 
 # --------------------------------------------------------------------------------------------

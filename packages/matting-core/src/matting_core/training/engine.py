@@ -29,6 +29,7 @@ import contextlib
 import math
 import os
 import random
+import re
 import sys
 import time
 import warnings
@@ -563,7 +564,7 @@ class _Trainer:
         with warnings.catch_warnings():
             # the discriminator's schedule follows the generator's steps, also those that do
             # not update it (warm-up, d_every); torch warns about a schedule stepped first
-            warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step()`")
+            warnings.filterwarnings("ignore", re.escape("Detected call of `lr_scheduler.step()`"))
             for scheduler in self.schedulers.values():
                 scheduler.step()
         self._acc_steps += 1

@@ -30,7 +30,6 @@ import re
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +43,6 @@ __all__ = [
     "CHECKPOINT_DIR",
     "STATE_FORMAT",
     "CheckpointFallbackWarning",
-    "DataPosition",
     "capture_rng_state",
     "checkpoint_path",
     "list_checkpoints",
@@ -64,17 +62,6 @@ _STEP_FILE = re.compile(r"step-(\d+)\.pt")
 
 class CheckpointFallbackWarning(MattingWarning):
     """The newest checkpoint could not be used; an older one was loaded instead."""
-
-
-@dataclass(frozen=True)
-class DataPosition:
-    """Where the data stream stands: the epoch and the micro-batches of it already consumed.
-
-    Micro-batches are counted per rank (every rank consumes the same number).
-    """
-
-    epoch: int = 0
-    batches: int = 0
 
 
 # --------------------------------------------------------------------------------------------

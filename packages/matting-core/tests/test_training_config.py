@@ -288,3 +288,23 @@ def test_cli_config_show(plugin, tmp_path, capsys, monkeypatch):
     assert main(["config", "show", str(path), "--set", "optim.lrr=1"]) == 2
     err = capsys.readouterr().err
     assert "optim.lrr: unknown key; did you mean optim.lr?" in err
+
+
+def test_one_set_grammar_and_one_reader_for_train_and_predict(plugin, tmp_path):
+    """``matting train --set model.options.X=V`` and ``matting predict --set X=V`` read V the
+    same way, and a TOML file's [model] options as the command line does."""
+    from matting_core import get_model_info
+    from matting_core.models import options_from_config_file, parse_overrides
+
+    config_class = get_model_info(support.MODEL).config_class
+    for text, value in (("12", 12), ("'12'", 12), ("group", "group")):
+        key = "width" if isinstance(value, int) else "norm"
+        cfg = load_config(write(tmp_path, RUNNABLE), [f"model.options.{key}={text}"])
+        assert options_from_config_file(support.MODEL, cfg.model.options) == {key: value}
+        assert parse_overrides(config_class, [f"{key}={text}"]) == {key: value}
+    # a TOML file's option strings are text: "12" reads as the integer option's 12
+    assert options_from_config_file(support.MODEL, {"width": "12"}) == {"width": 12}
+    with pytest.raises(ConfigError, match=r"option width: expected an integer, got 'wide'$"):
+        check_names(load_config(write(tmp_path, RUNNABLE), ["model.options.width=wide"]))
+    with pytest.raises(ConfigError, match=r"has no option 'widht'; valid options: width, norm"):
+        options_from_config_file(support.MODEL, {"widht": 1})

@@ -46,7 +46,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="model option, e.g. --set rate=1 (repeatable)",
+        help=(
+            "model option, e.g. --set rate=1 (repeatable); VALUE as in 'matting train --set': "
+            "a TOML literal, or text read by the option's type (3,4 for a list, none to unset)"
+        ),
     )
     parser.add_argument("--images", type=Path, metavar="DIR", help="folder of input images")
     parser.add_argument("--trimaps", type=Path, metavar="DIR", help="folder of trimaps")

@@ -39,19 +39,17 @@ checked against the registries by :func:`check_names`, which needs the plugins l
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import math
 import re
-import types
-import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal
 
 import tomllib
 
+from matting_core.config_values import InvalidValue, build_dataclass, parse_assignment, show_value
 from matting_core.errors import ConfigError, MattingError
 
 __all__ = [
@@ -76,13 +74,9 @@ __all__ = [
 ]
 
 
-class _Invalid(Exception):
-    """A value out of range: (field name, message); turned into a ConfigError with the key."""
-
-
 def _require(ok: bool, name: str, message: str) -> None:
     if not ok:
-        raise _Invalid(name, message)
+        raise InvalidValue(name, message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -465,116 +459,13 @@ class TrainConfig:
 def config_from_dict(data: Mapping[str, Any]) -> TrainConfig:
     """Validate a parsed TOML document into a :class:`TrainConfig`.
 
+    Values are read by :func:`matting_core.config_values.coerce`, the reader of every config
+    value of the toolkit.
+
     :raises ConfigError: unknown key, missing required key, wrong type or value out of range;
         the message starts with the full key (``optim.lr: expected a float, got 'fast'``).
     """
-    return _build(TrainConfig, data, "")
-
-
-def _build(cls: type, data: Any, prefix: str) -> Any:
-    where = prefix[:-1] if prefix else "config"
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: expected a table, got {_show(data)}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in fields:
-            raise ConfigError(_unknown_key(prefix, str(key), fields))
-        values[key] = _convert(value, hints[key], prefix + key)
-    for name, f in fields.items():
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        if required and name not in values:
-            what = "table" if dataclasses.is_dataclass(hints[name]) else "key"
-            raise ConfigError(f"{prefix}{name}: required {what} is missing")
-    obj = cls(**values)
-    try:
-        obj._check()
-    except _Invalid as exc:
-        name, message = exc.args
-        raise ConfigError(f"{prefix}{name}: {message}") from None
-    return obj
-
-
-def _unknown_key(prefix: str, key: str, fields: Iterable[str]) -> str:
-    names = list(fields)
-    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
-    if close:
-        return f"{prefix}{key}: unknown key; did you mean {prefix}{close[0]}?"
-    return f"{prefix}{key}: unknown key; valid keys here: " + ", ".join(prefix + n for n in names)
-
-
-_ARTICLE = {bool: "true or false", int: "an integer", float: "a float", str: "a string"}
-
-
-def _convert(value: Any, tp: Any, key: str) -> Any:
-    """``value`` checked against type ``tp``, or a ConfigError naming ``key``."""
-    origin, args = get_origin(tp), get_args(tp)
-    if tp is Any:
-        return value
-    if origin in (Union, types.UnionType):
-        # TOML has no null: None only reaches here from Python callers (config_to_dict drops it)
-        if value is None and type(None) in args:
-            return None
-        (inner,) = (a for a in args if a is not type(None))
-        return _convert(value, inner, key)
-    if origin is Literal:
-        if isinstance(value, str) and value in args:
-            return value
-        choices = ", ".join(str(a) for a in args)
-        hint = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
-        suffix = f"; did you mean {hint[0]!r}?" if hint and isinstance(value, str) else ""
-        raise ConfigError(f"{key}: expected one of {choices}, got {_show(value)}{suffix}")
-    if dataclasses.is_dataclass(tp):
-        return _build(tp, value, key + ".")
-    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key}: expected an array of {_plural(args[0])}, got {_show(value)}")
-        return tuple(_convert(v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)) or len(value) != len(args):
-            raise ConfigError(
-                f"{key}: expected an array of {len(args)} {_plural(args[0])}, got {_show(value)}"
-            )
-        return tuple(
-            _convert(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=True))
-        )
-    if origin is dict or tp is dict:
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{key}: expected a table, got {_show(value)}")
-        value_type = args[1] if args else Any
-        return {str(k): _convert(v, value_type, f"{key}.{k}") for k, v in value.items()}
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if not math.isfinite(value):
-                raise ConfigError(f"{key}: must be a finite number, got {value}")
-            return float(value)
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-    else:  # pragma: no cover - a field type this module does not know is a bug here
-        raise TypeError(f"unsupported config field type {tp!r} for {key}")
-    raise ConfigError(f"{key}: expected {_ARTICLE[tp]}, got {_show(value)}")
-
-
-def _plural(tp: Any) -> str:
-    return {bool: "booleans", int: "integers", float: "floats", str: "strings"}.get(tp, "values")
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return "a table"
-    if isinstance(value, (list, tuple)):
-        return f"an array {list(value)!r}"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value)
+    return build_dataclass(TrainConfig, data, "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -583,26 +474,12 @@ def _show(value: Any) -> str:
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
-    """Split ``"optim.lr=4e-4"`` into (``["optim", "lr"]``, ``0.0004``).
-
-    The value is read as a TOML literal (``4e-4``, ``true``, ``[0.5, 0.999]``,
-    ``"text"``, ``{ l1_unknown = 1.0 }``); anything that is not one is taken as a plain string,
-    so ``model.name=gca`` works without quotes.
+    """Split ``"optim.lr=4e-4"`` into (``["optim", "lr"]``, ``0.0004``): the toolkit's one
+    ``--set`` grammar, :func:`matting_core.config_values.parse_assignment`.
 
     :raises ConfigError: not ``KEY=VALUE`` or an empty key part.
     """
-    key, sep, text = item.partition("=")
-    key, text = key.strip(), text.strip()
-    parts = key.split(".")
-    if not sep or not key or not all(p.strip() for p in parts):
-        raise ConfigError(
-            f"--set {item!r}: expected KEY=VALUE with a dotted key, e.g. optim.lr=4e-4"
-        )
-    try:
-        value = tomllib.loads(f"value = {text}")["value"]
-    except tomllib.TOMLDecodeError:
-        value = text
-    return [p.strip() for p in parts], value
+    return parse_assignment(item)
 
 
 def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
@@ -620,7 +497,7 @@ def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[s
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
                 where = ".".join(parts[: depth + 1])
-                raise ConfigError(f"--set {item!r}: {where} is {_show(child)}, not a table")
+                raise ConfigError(f"--set {item!r}: {where} is {show_value(child)}, not a table")
             node = child
         node[parts[-1]] = value
     return result
@@ -658,11 +535,19 @@ def check_names(cfg: TrainConfig) -> None:
     :raises ConfigError: naming the key, e.g. ``model.name: unknown model 'gcaa'; did you
         mean 'gca'? …`` or ``loss.terms.l1_unknwn: unknown loss …``.
     """
-    from matting_core.models import get_dataset_info, get_loss_info, get_model_config
+    from matting_core.models import (
+        check_call,
+        get_dataset_info,
+        get_loss_info,
+        get_model_config,
+        options_from_config_file,
+    )
     from matting_core.plugins import loss_registry
 
     try:
-        get_model_config(cfg.model.name, **cfg.model.options)
+        get_model_config(
+            cfg.model.name, **options_from_config_file(cfg.model.name, cfg.model.options)
+        )
     except MattingError as exc:
         key = "model.options" if not isinstance(exc, LookupError) else "model.name"
         raise ConfigError(f"{key}: {exc}") from exc
@@ -673,7 +558,7 @@ def check_names(cfg: TrainConfig) -> None:
             raise ConfigError(f"loss.terms.{name}: {exc}") from exc
         options = cfg.loss.options.get(name, {})
         factory = loss_registry().get(name).factory
-        _check_options(factory, options, f"loss.options.{name}")
+        check_call(factory, (), options, f"loss.options.{name}")
     for key, name in (("data.train", cfg.data.train), ("data.val", cfg.data.val)):
         if name is None:
             continue
@@ -681,24 +566,6 @@ def check_names(cfg: TrainConfig) -> None:
             get_dataset_info(name)
         except LookupError as exc:
             raise ConfigError(f"{key}: {exc}") from exc
-
-
-def _check_options(factory: Any, options: Mapping[str, Any], key: str) -> None:
-    import inspect
-
-    try:
-        signature = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return
-    try:
-        signature.bind(**options)
-    except TypeError as exc:
-        valid = [
-            p.name
-            for p in signature.parameters.values()
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        ]
-        raise ConfigError(f"{key}: {exc}; valid options: {', '.join(valid) or '(none)'}") from None
 
 
 # --------------------------------------------------------------------------------------------

@@ -694,9 +694,10 @@ class _Trainer:
 
     def _save_weights(self, stem: str, extra: dict[str, Any]) -> Path:
         from matting_core.checkpoints import save_weights
-        from matting_core.models import get_model_config
+        from matting_core.models import get_model_config, options_from_config_file
 
-        config = get_model_config(self.cfg.model.name, **self.cfg.model.options)
+        name = self.cfg.model.name
+        config = get_model_config(name, **options_from_config_file(name, self.cfg.model.options))
         return save_weights(
             self.raw["generator"],
             self.run_dir / CHECKPOINT_DIR / f"{stem}.safetensors",

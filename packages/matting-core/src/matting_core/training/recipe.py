@@ -155,10 +155,16 @@ class TrainingRecipe:
 
     def build_networks(self) -> dict[str, nn.Module]:
         """``{"generator": model}`` (and ``"discriminator"`` for GANs), on the CPU, in
-        training mode.  The default builds ``[model]`` from the registry."""
-        from matting_core.models import create_model
+        training mode.  The default builds ``[model]`` from the registry (its ``options`` read
+        as :func:`matting_core.models.options_from_config_file` reads them)."""
+        from matting_core.models import create_model, options_from_config_file
 
-        return {"generator": create_model(self.cfg.model.name, **self.cfg.model.options)}
+        name = self.cfg.model.name
+        return {
+            "generator": create_model(
+                name, **options_from_config_file(name, self.cfg.model.options)
+            )
+        }
 
     def train_transform(self) -> Transform | None:
         """The per-sample training transform: a ``data.crop_size`` crop centred on an unknown

@@ -32,7 +32,6 @@ import safetensors.torch
 import torch
 from torch import Tensor, nn
 
-from matting_core._atomic import atomic_write_many
 from matting_core.errors import CheckpointError
 from matting_core.registry import ModelInfo
 
@@ -129,6 +128,8 @@ def save_weights(
         raise CheckpointError(f"cannot write the sidecar of {target}: {exc}") from exc
 
     target.parent.mkdir(parents=True, exist_ok=True)
+    from matting_data.atomic import atomic_write_many  # lazily: import matting_core stays light
+
     atomic_write_many([(target, data), (sidecar_path(target), text.encode("utf-8"))])
     return target
 

@@ -135,7 +135,7 @@ def write_csv(path: Path, rows: Sequence[ImageScore]) -> Path:
     import csv
     import io
 
-    from matting_core._atomic import atomic_write_bytes
+    from matting_data.atomic import atomic_write_bytes
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

@@ -226,6 +226,5 @@ GCA_SMALL_INFO = dataclasses.replace(
     GCA_INFO,
     config_class=GCASmallConfig,
     remap_official=None,
-    description="GCA Matting with half the channels (width 0.5), trained here; no official "
-    "weights",
+    description="GCA Matting with half the channels (width 0.5), trained here; no official weights",
 )

@@ -44,7 +44,6 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Subset
 
-from matting_core._atomic import atomic_write_bytes
 from matting_core.errors import (
     CheckpointError,
     ConfigError,
@@ -348,6 +347,8 @@ class _Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             if self.resume:
                 _warn_if_config_changed(self.run_dir / CONFIG_FILE, self.cfg)
+            from matting_data.atomic import atomic_write_bytes
+
             atomic_write_bytes(self.run_dir / CONFIG_FILE, dump_config(self.cfg).encode("utf-8"))
 
     def _val_loader(self) -> DataLoader[Any] | None:

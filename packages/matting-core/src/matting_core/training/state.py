@@ -36,7 +36,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from matting_core._atomic import atomic_write_bytes, atomic_write_many
 from matting_core.errors import CheckpointError, MattingWarning
 
 __all__ = [
@@ -164,6 +163,8 @@ def save_state(run_dir: Path, step: int, state: Mapping[str, Any], *, keep_last:
         "time": time.time(),
     }
     sidecar_bytes = (json.dumps(sidecar, indent=2) + "\n").encode("utf-8")
+    from matting_data.atomic import atomic_write_bytes, atomic_write_many
+
     atomic_write_many([(path, data), (_sidecar(path), sidecar_bytes)])
     atomic_write_bytes(path.parent / "latest.json", sidecar_bytes)
     for _, old in list_checkpoints(run_dir)[keep_last:]:

@@ -14,3 +14,19 @@ from matting_core.testing import check_model_contract
 @pytest.mark.parametrize("name", list_models())
 def test_every_installed_model_keeps_the_plugin_contract(name, tmp_path):
     check_model_contract(name, tmp_path, plugin=model_registry().provider(name))
+
+
+def test_training_md_lists_the_options_of_every_model_of_this_repository():
+    from pathlib import Path
+
+    from matting_core.training.reference import (
+        model_options_reference,
+        read_block,
+        repository_models,
+    )
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "training.md").read_text("utf-8")
+    assert read_block(doc, "model options") == model_options_reference(repository_models()), (
+        "docs/training.md is stale: python -m matting_core.training.reference "
+        "--write docs/training.md"
+    )

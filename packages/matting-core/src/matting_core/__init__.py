@@ -30,6 +30,7 @@ from matting_core.errors import (
 )
 from matting_core.hookspecs import hookimpl
 from matting_core.inference import predict
+from matting_core.losses import MattingLoss
 from matting_core.model_loading import LoadedModel, load_model
 from matting_core.models import (
     create_dataset,
@@ -57,6 +58,7 @@ __all__ = [
     "LoadedModel",
     "LossInfo",
     "MattingError",
+    "MattingLoss",
     "MattingWarning",
     "ModelInfo",
     "PluginError",

@@ -402,11 +402,12 @@ class MattingLoss(nn.Module):
         """The per-pixel weight: an optional ``batch["loss_weight"]`` times the region mask."""
         weight = batch.get("loss_weight")
         if self.region == "unknown":
-            mask = unknown_mask(self._get(batch, "trimap"))
+            mask = unknown_mask(self.read(batch, "trimap"))
             weight = mask if weight is None else weight * mask
         return weight
 
-    def _get(self, batch: Mapping[str, Tensor], key: str) -> Tensor:
+    def read(self, batch: Mapping[str, Tensor], key: str) -> Tensor:
+        """``batch[key]``, or a ConfigError naming the loss and what the batch holds."""
         try:
             return batch[key]
         except KeyError:
@@ -431,7 +432,7 @@ class L1UnknownLoss(MattingLoss):
         super().__init__(region="unknown")
 
     def forward(self, outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
-        return l1_unknown(outputs["alpha"], self._get(batch, "alpha"), self._get(batch, "trimap"))
+        return l1_unknown(outputs["alpha"], self.read(batch, "alpha"), self.read(batch, "trimap"))
 
 
 class AlphaPredictionLoss(MattingLoss):
@@ -446,7 +447,7 @@ class AlphaPredictionLoss(MattingLoss):
         self.eps = float(eps)
 
     def forward(self, outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
-        gt = self._get(batch, "alpha")
+        gt = self.read(batch, "alpha")
         return alpha_prediction_loss(outputs["alpha"], gt, self.weight(batch), self.eps)
 
 
@@ -466,9 +467,9 @@ class CompositionLoss(MattingLoss):
     def forward(self, outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
         return composition_loss(
             outputs["alpha"],
-            self._get(batch, "alpha"),
-            self._get(batch, "fg"),
-            self._get(batch, "bg"),
+            self.read(batch, "alpha"),
+            self.read(batch, "fg"),
+            self.read(batch, "bg"),
             self.weight(batch),
             self.eps,
         )
@@ -481,7 +482,7 @@ class AlphaMSELoss(MattingLoss):
     """
 
     def forward(self, outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
-        return mse_loss(outputs["alpha"], self._get(batch, "alpha"), self.weight(batch))
+        return mse_loss(outputs["alpha"], self.read(batch, "alpha"), self.weight(batch))
 
 
 class SSIMLoss(MattingLoss):
@@ -504,7 +505,7 @@ class SSIMLoss(MattingLoss):
 
     def forward(self, outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
         pred = outputs["alpha"]
-        return ssim_loss(pred, self._get(batch, "alpha"), self.window.to(pred.dtype))
+        return ssim_loss(pred, self.read(batch, "alpha"), self.window.to(pred.dtype))
 
     def extra_repr(self) -> str:
         return f"window_size={self.window.shape[-1]}"

@@ -129,7 +129,9 @@ for _name in PACKAGES:
 
 @nox.session(python=PYTHON)
 def integration(session: nox.Session) -> None:
-    """Everything installed together: cross-package tests, then every package's tests."""
+    """Everything installed together: the cross-package tests of ``tests/``, among them the
+    plugin contract (``matting_core.testing``) over every installed model. Each package's own
+    tests run in its own session."""
     _install(session, list(PACKAGES), (EXAMPLE_PLUGIN,))
     session.install(*(f"{path}[test]" for path in PACKAGES.values()))
     env = {**_shared_env(), "MATTING_REQUIRE_EXAMPLE_PLUGIN": "1"}

@@ -10,6 +10,7 @@ import scipy.sparse
 from matting_classical import ClosedFormMatting, KNNMatting
 from matting_classical.methods import knn_laplacian, random_walk_weights
 from matting_core import load_model, predict
+from matting_core.testing import Photo
 
 # pymatting's function for each model and the keyword arguments that match an override
 PYMATTING = {
@@ -27,6 +28,11 @@ PYMATTING = {
 ATOL = 1e-4
 
 
+def pymatting_inputs(photo: Photo) -> tuple[np.ndarray, np.ndarray]:
+    """The float64 image and trimap in [0, 1] that pymatting's functions take."""
+    return photo.image.astype(np.float64), photo.trimap.astype(np.float64) / 255
+
+
 def _predict(name: str, photo, **options) -> np.ndarray:
     loaded = load_model(name, progress=False, **options)
     assert loaded.weights is None and not loaded.bundled
@@ -37,7 +43,7 @@ def _predict(name: str, photo, **options) -> np.ndarray:
 def test_default_matte_is_pymattings(name, hair, small_hair):
     photo = small_hair if name == "lkm" else hair
     alpha = _predict(name, photo)
-    expected = PYMATTING[name](*photo.pymatting_inputs)
+    expected = PYMATTING[name](*pymatting_inputs(photo))
     assert alpha.dtype == np.float32 and alpha.shape == photo.trimap.shape
     unknown = photo.trimap == 128
     np.testing.assert_allclose(alpha[unknown], expected[unknown], atol=ATOL)
@@ -77,7 +83,7 @@ def test_options_reach_the_solver(name, options, laplacian_kwargs, cg_kwargs, ha
     photo = small_hair if name == "lkm" else hair
     alpha = _predict(name, photo, **options)
     expected = PYMATTING[name](
-        *photo.pymatting_inputs, laplacian_kwargs=laplacian_kwargs, cg_kwargs=cg_kwargs
+        *pymatting_inputs(photo), laplacian_kwargs=laplacian_kwargs, cg_kwargs=cg_kwargs
     )
     tolerance = 1e-2 if cg_kwargs else ATOL  # a loose stopping rule amplifies float32 input
     unknown = photo.trimap == 128
@@ -114,7 +120,7 @@ def test_random_walk_weights_by_hand():
 
 
 def test_knn_laplacian_is_pymattings_and_tiles_keep_whole_image_positions(hair):
-    image = hair.pymatting_inputs[0]
+    image = pymatting_inputs(hair)[0]
     ours = knn_laplacian(image, (20, 10), (2.0, 0.1), "binary")
     theirs = pymatting.knn_laplacian(image)
     assert abs(ours - theirs).max() < 1e-12

@@ -1,15 +1,11 @@
-"""The installed plugin: found through the ``matting`` entry point, weightless, configurable."""
+"""The installed plugin: the plugin contract (matting_core.testing) on every method, weightless
+and unnormalised, with typed options."""
 
 from __future__ import annotations
 
-import dataclasses
-import importlib.metadata
-
 import numpy as np
 import pytest
-import torch
 
-import matting_core
 from matting_classical import (
     METHODS,
     ClosedFormConfig,
@@ -23,11 +19,11 @@ from matting_core import (
     InputError,
     create_model,
     get_model_info,
-    list_models,
     load_model,
     predict,
 )
 from matting_core.models import parse_overrides
+from matting_core.testing import ModelContract
 
 NAMES = ["closed-form", "knn", "lkm", "random-walk", "lbdm"]
 CITED = {
@@ -39,50 +35,23 @@ CITED = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _fresh_plugins(monkeypatch):
-    monkeypatch.delenv("MATTING_DISABLE_PLUGIN_AUTOLOAD", raising=False)
-    matting_core.plugins.reset_plugins()
-    yield
-    matting_core.plugins.reset_plugins()
+class TestContract(ModelContract):
+    plugin = "classical"
+    models = tuple(NAMES)
 
+    def test_registered_weightless_unnormalised_unpadded(self, model_name):
+        info = get_model_info(model_name)
+        assert CITED[model_name] in info.paper
+        assert info.needs_trimap and info.input_channels == 6
+        assert info.default_weights is None and info.default_weights_path() is None
+        assert info.mean == (0.0, 0.0, 0.0) and info.std == (1.0, 1.0, 1.0)
+        assert info.pad_multiple == 1 and info.pad_margin == 0 and info.min_size == 0
 
-def test_entry_point_is_declared():
-    eps = importlib.metadata.entry_points(group="matting")
-    assert any(ep.name == "classical" and ep.value == "matting_classical.plugin" for ep in eps)
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_registered_through_the_entry_point(name):
-    assert name in list_models()
-    assert matting_core.plugins.model_registry().provider(name) == "classical"
-    info = get_model_info(name)
-    assert CITED[name] in info.paper
-    assert info.needs_trimap and info.input_channels == 6
-    # weightless, un-normalised, unpadded
-    assert info.default_weights is None and info.default_weights_path() is None
-    assert info.mean == (0.0, 0.0, 0.0) and info.std == (1.0, 1.0, 1.0)
-    assert info.pad_multiple == 1 and info.pad_margin == 0 and info.min_size == 0
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_loads_without_a_checkpoint(name):
-    loaded = load_model(name)
-    assert loaded.weights is None and not loaded.bundled and loaded.name == name
-    assert not loaded.model.training
-    assert [method.name for method in METHODS] == NAMES
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_forward_contract(name):
-    """The model contract on inputs normalised the way this model's ModelInfo says."""
-    generator = torch.Generator().manual_seed(0)
-    image = torch.rand(2, 3, 48, 56, generator=generator)
-    labels = torch.randint(0, 3, (2, 48, 56), generator=generator)
-    trimap = torch.nn.functional.one_hot(labels, 3).permute(0, 3, 1, 2).float()
-    alpha = create_model(name)(image, trimap)["alpha"]
-    assert alpha.shape == (2, 1, 48, 56) and alpha.dtype == torch.float32
-    assert alpha.min() >= 0.0 and alpha.max() <= 1.0
+    def test_loads_without_a_checkpoint(self, model_name):
+        loaded = load_model(model_name)
+        assert loaded.weights is None and not loaded.bundled and loaded.name == model_name
+        assert not loaded.model.training
+        assert [method.name for method in METHODS] == NAMES
 
 
 def test_overrides_from_the_command_line_are_typed():
@@ -115,13 +84,6 @@ def test_overrides_from_the_command_line_are_typed():
 def test_bad_options_are_config_errors(config_class, options, message):
     with pytest.raises(ConfigError, match=message):
         config_class(**options)
-
-
-def test_every_option_has_a_documented_meaning():
-    for method in METHODS:
-        doc = method.config_class.__doc__ + (method.config_class.__mro__[1].__doc__ or "")
-        for field in dataclasses.fields(method.config_class):
-            assert f":param {field.name}:" in doc, (method.name, field.name)
 
 
 def test_imagenet_normalised_input_is_refused(small_hair):

@@ -15,12 +15,12 @@ from torch import nn
 from matting_core import (
     CheckpointError,
     ModelInfo,
-    _atomic,
     load_state_dict,
     load_weights,
     save_weights,
 )
 from matting_core.checkpoints import read_sidecar, remap_release_keys
+from matting_data import atomic as _atomic
 
 
 @dataclass(frozen=True)
@@ -153,14 +153,6 @@ def test_failure_on_the_sidecar_keeps_the_previous_pair(tmp_path, monkeypatch):
         save_weights(Net(NetConfig(width=2)), tmp_path / "net", model_name="net", extra={"v": 2})
     assert (path.read_bytes(), (tmp_path / "net.json").read_bytes()) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["net.json", "net.safetensors"]
-
-
-def test_atomic_write_bytes_replaces(tmp_path):
-    target = tmp_path / "file.bin"
-    _atomic.atomic_write_bytes(target, b"one")
-    _atomic.atomic_write_bytes(target, b"two")
-    assert target.read_bytes() == b"two"
-    assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]
 
 
 # -- .pth files -------------------------------------------------------------------------------

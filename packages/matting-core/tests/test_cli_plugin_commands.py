@@ -111,3 +111,30 @@ def test_a_failing_add_arguments_leaves_only_that_command_out(capsys):
 def test_command_info_needs_a_callable_run():
     with pytest.raises(PluginError, match="run must be callable"):
         CommandInfo(help="x", run="not a function")  # type: ignore[arg-type]
+
+
+def test_a_command_two_plugins_register_is_ambiguous_and_qualified_forms_pick_one(capsys):
+    def _welcome(args) -> int:
+        print(f"welcome {args.who}")
+        return 0
+
+    def _register_welcome(registry):
+        registry.add("greet", _greet_arguments, CommandInfo(help="say welcome", run=_welcome))
+
+    register_plugin(_plugin(_register_greet), name="greeter")
+    with pytest.warns(DuplicateNameWarning, match="'agreeter:greet' or 'greeter:greet'"):
+        register_plugin(_plugin(_register_welcome), name="agreeter")
+    # the bare name: an error naming both plugins, whatever the order they loaded in
+    assert main(["greet", "world"]) == 2
+    assert capsys.readouterr().err == (
+        "matting: error: command 'greet' is ambiguous: plugins 'agreeter' and 'greeter' both "
+        "register it; say which with 'agreeter:greet' or 'greeter:greet'\n"
+    )
+    assert main(["greeter:greet", "world"]) == 3
+    assert capsys.readouterr().out == "hello world\n"
+    assert main(["agreeter:greet", "world"]) == 0
+    assert capsys.readouterr().out == "welcome world\n"
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "say hello (plugin greeter)" in out and "say welcome (plugin agreeter)" in out

@@ -236,9 +236,25 @@ class TestGAN:
         assert lsgan_generator_loss(zeros).item() == pytest.approx(0.5)
         assert lsgan_generator_loss(ones).item() == 0.0
 
-    def test_table(self):
-        assert GAN_LOSSES["gan_bce"] == (gan_bce_generator_loss, gan_bce_discriminator_loss)
-        assert GAN_LOSSES["lsgan"] == (lsgan_generator_loss, lsgan_discriminator_loss)
+    @pytest.mark.parametrize(
+        "name, generator, discriminator",
+        [
+            ("gan_bce", gan_bce_generator_loss, gan_bce_discriminator_loss),
+            ("lsgan", lsgan_generator_loss, lsgan_discriminator_loss),
+        ],
+    )
+    def test_table_sides_add_up(self, name, generator, discriminator):
+        gan = GAN_LOSSES[name]
+        assert gan.generator is generator
+        real, fake = torch.randn(2, 1, 5, 5), torch.randn(2, 1, 5, 5)
+        whole = discriminator(real, fake)
+        assert (gan.real(real) + gan.fake(fake)).item() == pytest.approx(whole.item())
+        assert gan.discriminator(real, fake).item() == pytest.approx(whole.item())
+
+    def test_scores(self):
+        logits = torch.tensor([0.0, 20.0, -20.0])
+        assert GAN_LOSSES["gan_bce"].score(logits).item() == pytest.approx(0.5, abs=1e-6)
+        assert GAN_LOSSES["lsgan"].score(torch.tensor([1.0, 0.0])).item() == 0.5
 
 
 def test_registry_infos_build_modules():
@@ -254,3 +270,8 @@ def test_registry_infos_build_modules():
         }
         value = loss({"alpha": pred}, batch)
         assert value.dim() == 0 and torch.isfinite(value), name
+        # what it reads is what it declares: without any other key it fails naming one
+        assert set(loss.required_keys()) <= set(batch), name
+        if set(loss.required_keys()) - {"alpha"}:
+            with pytest.raises(ConfigError, match="needs"):
+                loss({"alpha": pred}, {"alpha": batch["alpha"]})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import json
 import os
 import sys
 import textwrap
@@ -122,11 +123,24 @@ BROKEN_MODULES = {
         def matting_register_model(registry):
             raise AssertionError("never called")
     """,
+    "matting_test_unmarked": """
+        def matting_register_models(registry):
+            raise AssertionError("never called: not marked with @hookimpl")
+    """,
+    "matting_test_wrong_parameter": """
+        from matting_core import hookimpl
+
+        @hookimpl
+        def matting_register_models(models):
+            raise AssertionError("never called")
+    """,
 }
 ENTRY_POINTS = {
     "broken-import": "matting_test_broken_import",
     "broken-hook": "matting_test_broken_hook",
     "misspelt": "matting_test_misspelt",
+    "unmarked": "matting_test_unmarked",
+    "wrong-parameter": "matting_test_wrong_parameter",
 }
 
 
@@ -185,9 +199,29 @@ def test_broken_plugins_warn_once_each_and_the_rest_works(broken_plugins):
     if "example" in {p.name for p in list_plugins()}:
         assert "example-tiny" in names
 
-    listed = {p.name for p in list_plugins()}
-    assert "broken-import" not in listed
-    assert {"broken-hook", "misspelt"} <= listed
+    (unmarked_warning,) = _plugin_warnings(caught, "unmarked")
+    assert unmarked_warning.endswith(
+        "implements no hook: mark matting_register_models with @matting_core.hookimpl"
+    )
+
+    # the whole reason: the hook, the definition and the parameter the spec does not have
+    (parameter_warning,) = _plugin_warnings(caught, "wrong-parameter")
+    assert "could not be registered: PluginValidationError: " in parameter_warning
+    assert "hookimpl definition: matting_register_models(models)" in parameter_warning
+    assert "Argument(s) {'models'} are declared in the hookimpl but can not be found in the " in (
+        parameter_warning
+    )
+
+    # every plugin is listed, the ones that failed with their problems
+    listed = {p.name: p for p in list_plugins()}
+    assert {"broken-import", "broken-hook", "misspelt", "unmarked", "wrong-parameter"} <= set(
+        listed
+    )
+    assert listed["broken-import"].problems == (import_warning,)
+    assert listed["broken-import"].hooks == ()
+    assert listed["broken-hook"].problems == (hook_warning,)
+    assert not listed["broken-hook"].healthy
+    assert listed["gca"].healthy if "gca" in listed else True
 
     # Loading happened once: later lookups do not warn again.
     with warnings.catch_warnings(record=True) as again:
@@ -195,3 +229,73 @@ def test_broken_plugins_warn_once_each_and_the_rest_works(broken_plugins):
         list_models()
         list_losses()
     assert not [w for w in again if issubclass(w.category, PluginLoadWarning)]
+
+
+def test_matting_plugins_runs_every_hook_and_reports_health(broken_plugins, capsys):
+    from matting_core.cli import main
+
+    assert main(["plugins", "--json"]) == 0
+    report = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+    builtin = report["matting_core.default_plugin"]
+    assert builtin["problems"] == [] and "trimap-baseline" in builtin["registered"]["models"]
+    assert "l1_unknown" in builtin["registered"]["losses"]  # the loss hook ran too
+    assert report["broken-hook"]["registered"] == {}
+    assert "ValueError: hook exploded; with a second line" in report["broken-hook"]["problems"][0]
+    assert report["unmarked"]["hooks"] == []
+    assert main(["plugins", "--strict"]) == 1
+    text = capsys.readouterr().out
+    assert "broken-import  0.1.0  matting_test_broken_import  [1 problem(s)]" in text
+    assert "    problem: matting plugin 'broken-import'" in text
+
+
+def test_matting_plugins_names_an_ambiguous_registration(capsys, tmp_path, monkeypatch):
+    """A plugin named "aclash" registering "trimap-baseline": both are listed, neither wins."""
+    from matting_core.cli import main
+
+    (tmp_path / "matting_test_aclash.py").write_text(
+        textwrap.dedent(
+            """
+            from matting_core import ModelInfo, hookimpl
+            from matting_core.trimap_baseline import TrimapBaseline, TrimapBaselineConfig
+
+            @hookimpl
+            def matting_register_models(registry):
+                info = ModelInfo(
+                    paper="-", needs_trimap=True, input_channels=6,
+                    config_class=TrimapBaselineConfig, needs_weights=False,
+                    description="a clash",
+                )
+                registry.add("trimap-baseline", TrimapBaseline, info)
+            """
+        ),
+        encoding="utf-8",
+    )
+    dist_info = tmp_path / "matting_test_aclash-0.1.0.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: matting-test-aclash\nVersion: 0.1.0\n", encoding="utf-8"
+    )
+    (dist_info / "entry_points.txt").write_text(
+        "[matting]\naclash = matting_test_aclash\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    try:
+        assert main(["list", "models", "--pattern", "trimap-*", "--json"]) == 0
+        rows = json.loads(capsys.readouterr().out)["models"]
+        assert [(r["name"], r["provider"]) for r in rows] == [
+            ("aclash:trimap-baseline", "aclash"),
+            ("matting_core.default_plugin:trimap-baseline", "matting_core.default_plugin"),
+        ]
+        assert rows[0]["description"].startswith("AMBIGUOUS: name it aclash:trimap-baseline")
+        assert main(["plugins", "--json"]) == 0
+        report = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+        assert report["aclash"]["problems"] == [
+            "model 'trimap-baseline' is ambiguous: another plugin registers it too "
+            "(use 'aclash:trimap-baseline')"
+        ]
+        assert main(["predict", "--model", "trimap-baseline", "x.png", "y.png", "-o", "z.png"]) == 2
+        err = capsys.readouterr().err
+        assert "plugins 'aclash' and 'matting_core.default_plugin' both register it" in err
+    finally:
+        sys.modules.pop("matting_test_aclash", None)

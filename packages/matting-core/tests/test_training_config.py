@@ -28,6 +28,8 @@ name = "train-tiny"
 [data]
 train = "gt01-tiny"
 """
+#: MINIMAL with the one key every runnable config needs: the run's length.
+RUNNABLE = MINIMAL + "\n[run]\nsteps = 1000\n"
 
 
 @pytest.fixture
@@ -42,17 +44,26 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_minimal_config_gets_defaults(tmp_path):
-    cfg = load_config(write(tmp_path, MINIMAL))
+    cfg = load_config(write(tmp_path, MINIMAL), ["run.steps=1000"])
     assert isinstance(cfg, TrainConfig)
     assert cfg.model.name == "train-tiny"
     assert cfg.optim == OptimConfig()
     assert cfg.adversarial is None
-    assert cfg.run.steps == 1000
+    assert cfg.run.steps == 1000 and cfg.run.epochs == 0
+
+
+@pytest.mark.parametrize(
+    "overrides", [[], ["run.steps=10", "run.epochs=2"], ["run.steps=0", "run.epochs=0"]]
+)
+def test_the_length_is_steps_or_epochs(tmp_path, overrides):
+    with pytest.raises(ConfigError, match=r"^run.steps: give the length of the run as run.st"):
+        load_config(write(tmp_path, MINIMAL), overrides)
+    assert load_config(write(tmp_path, MINIMAL), ["run.epochs=3"]).run.epochs == 3
 
 
 def test_full_config_types(tmp_path):
     text = (
-        MINIMAL
+        RUNNABLE
         + """
 [optim]
 name = "adam"
@@ -119,8 +130,28 @@ lr = 1e-3
         ("[schedule]\nmin_lr = 1.0", "schedule.min_lr: must not exceed optim.lr"),
         (
             "[loss]\nterms = { mse = 1.0 }\n[loss.options.ssim]\nwindow_size = 7",
-            "loss.options.ssim: gives options for a loss that is not in loss.terms",
+            "loss.options.ssim: is for a loss that is not in loss.terms",
         ),
+        (
+            "[loss]\nterms = { mse = 1.0 }\n[loss.schedules.ssim]\nvalues = [0.1]",
+            "loss.schedules.ssim: is for a loss that is not in loss.terms",
+        ),
+        (
+            "[loss]\nterms = { ssim = 0.1 }\n[loss.schedules.ssim]\nmilestones = [1]\n"
+            "values = [0.1]",
+            "loss.schedules.ssim.values: must hold one value more than milestones (1), got 1",
+        ),
+        (
+            "[loss]\nterms = { ssim = 0.1 }\n[loss.schedules.ssim]\nmilestones = [2, 1]\n"
+            "values = [0.1, 0.2, 0.3]",
+            "loss.schedules.ssim.milestones: must be increasing and > 0, got [2, 1]",
+        ),
+        (
+            "[loss]\nterms = { ssim = 0.025 }\n[loss.schedules.ssim]\nmilestones = [1]\n"
+            "values = [0.1, 0.025]",
+            "loss.terms.ssim: is 0.025 but loss.schedules.ssim starts at 0.1",
+        ),
+        ("[adversarial]\nd_every = 0", "adversarial.d_every: must be >= 1, got 0"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path, extra, message):
@@ -193,7 +224,7 @@ def test_parse_override_values():
 
 def test_dump_round_trip(tmp_path):
     text = (
-        MINIMAL
+        RUNNABLE
         + """
 [optim]
 betas = [0.5, 0.999]
@@ -218,7 +249,7 @@ name = "poly"
 
 
 def test_check_names(plugin, tmp_path):
-    cfg = load_config(write(tmp_path, MINIMAL), ["loss.terms.l1_unknown=1"])
+    cfg = load_config(write(tmp_path, RUNNABLE), ["loss.terms.l1_unknown=1"])
     check_names(cfg)  # all known
     bad_model = config_from_dict({**config_to_dict(cfg), "model": {"name": "train-tinny"}})
     with pytest.raises(
@@ -230,30 +261,50 @@ def test_check_names(plugin, tmp_path):
     )
     with pytest.raises(ConfigError, match=r"^model.options: .*'widht'"):
         check_names(bad_option)
-    bad_loss = load_config(write(tmp_path, MINIMAL), ["loss.terms.l1_unknwn=1"])
+    bad_loss = load_config(write(tmp_path, RUNNABLE), ["loss.terms.l1_unknwn=1"])
     with pytest.raises(
         ConfigError,
         match=r"^loss.terms.l1_unknwn: unknown loss 'l1_unknwn'; did you mean 'l1_unknown'",
     ):
         check_names(bad_loss)
     bad_loss_option = load_config(
-        write(tmp_path, MINIMAL), ["loss.terms.ssim=1", "loss.options.ssim.size=3"]
+        write(tmp_path, RUNNABLE), ["loss.terms.ssim=1", "loss.options.ssim.size=3"]
     )
     with pytest.raises(
         ConfigError, match=r"^loss.options.ssim: .*'size'.*valid options: window_size, sigma"
     ):
         check_names(bad_loss_option)
-    bad_data = load_config(write(tmp_path, MINIMAL), ["data.val=nope", "loss.terms.mse=1"])
+    bad_data = load_config(write(tmp_path, RUNNABLE), ["data.val=nope", "loss.terms.mse=1"])
     with pytest.raises(ConfigError, match=r"^data.val: unknown dataset 'nope'"):
         check_names(bad_data)
 
 
 def test_cli_config_show(plugin, tmp_path, capsys, monkeypatch):
     main = support.cli_main(monkeypatch)
-    path = write(tmp_path, MINIMAL)
+    path = write(tmp_path, RUNNABLE)
     assert main(["config", "show", str(path), "--set", "optim.lr=0.002"]) == 0
     out = capsys.readouterr().out
     assert "[optim]" in out and "lr = 0.002" in out
     assert main(["config", "show", str(path), "--set", "optim.lrr=1"]) == 2
     err = capsys.readouterr().err
     assert "optim.lrr: unknown key; did you mean optim.lr?" in err
+
+
+def test_one_set_grammar_and_one_reader_for_train_and_predict(plugin, tmp_path):
+    """``matting train --set model.options.X=V`` and ``matting predict --set X=V`` read V the
+    same way, and a TOML file's [model] options as the command line does."""
+    from matting_core import get_model_info
+    from matting_core.models import options_from_config_file, parse_overrides
+
+    config_class = get_model_info(support.MODEL).config_class
+    for text, value in (("12", 12), ("'12'", 12), ("group", "group")):
+        key = "width" if isinstance(value, int) else "norm"
+        cfg = load_config(write(tmp_path, RUNNABLE), [f"model.options.{key}={text}"])
+        assert options_from_config_file(support.MODEL, cfg.model.options) == {key: value}
+        assert parse_overrides(config_class, [f"{key}={text}"]) == {key: value}
+    # a TOML file's option strings are text: "12" reads as the integer option's 12
+    assert options_from_config_file(support.MODEL, {"width": "12"}) == {"width": 12}
+    with pytest.raises(ConfigError, match=r"option width: expected an integer, got 'wide'$"):
+        check_names(load_config(write(tmp_path, RUNNABLE), ["model.options.width=wide"]))
+    with pytest.raises(ConfigError, match=r"has no option 'widht'; valid options: width, norm"):
+        options_from_config_file(support.MODEL, {"widht": 1})

@@ -42,6 +42,48 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _torchrun(tmp_path, cfg, run_dir):
+    script = tmp_path / "ddp_training.py"
+    script.write_text(SCRIPT.format(tests=str(Path(__file__).parent)), encoding="utf-8")
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes=1",
+        "--nproc-per-node=2",
+        "--master-addr=127.0.0.1",
+        f"--master-port={_free_port()}",
+        str(script),
+        json.dumps(cfg),
+        str(run_dir),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_two_processes_train_a_gan_like_one(tmp_path):
+    """The discriminator's two forward passes (real, then fake) per backward under
+    DistributedDataParallel, and the frozen discriminator in the generator step."""
+    cfg = support.base_config(
+        run={"steps": 3, "checkpoint_every": 0},
+        model={"name": support.GAN_MODEL, "options": {"width": 8, "norm": "group"}},
+        data={"batch_size": 4},
+        loss={"terms": {"mse": 1.0}},
+        adversarial={"options": {"base_channels": 4}, "d_steps": 2, "weight": 0.1},
+    )
+    single = train(config_from_dict(cfg), tmp_path / "single", progress=False)
+    _torchrun(tmp_path, cfg, tmp_path / "ddp")
+    one, two = (read_metrics(d, "train") for d in (single.run_dir, tmp_path / "ddp"))
+    for key in ("loss", "loss/adversarial", "d_loss", "d_real", "d_fake"):
+        assert [r[key] for r in two] == pytest.approx([r[key] for r in one], rel=1e-4), key
+    ours = torch.load(tmp_path / "ddp" / "checkpoints" / "step-00000003.pt", weights_only=True)
+    theirs = torch.load(single.checkpoint, weights_only=True)
+    for name in ("generator", "discriminator"):
+        for key, value in theirs["networks"][name].items():
+            torch.testing.assert_close(ours["networks"][name][key], value, rtol=1e-4, atol=1e-5)
+
+
 def test_two_processes_match_one(tmp_path):
     cfg = support.base_config(
         run={"steps": 4, "checkpoint_every": 2},
@@ -53,24 +95,8 @@ def test_two_processes_match_one(tmp_path):
     )
     single = train(config_from_dict(cfg), tmp_path / "single", progress=False)
 
-    script = tmp_path / "ddp_training.py"
-    script.write_text(SCRIPT.format(tests=str(Path(__file__).parent)), encoding="utf-8")
     ddp_dir = tmp_path / "ddp"
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nnodes=1",
-        "--nproc-per-node=2",
-        "--master-addr=127.0.0.1",
-        f"--master-port={_free_port()}",
-        str(script),
-        json.dumps(cfg),
-        str(ddp_dir),
-    ]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stdout + done.stderr
+    _torchrun(tmp_path, cfg, ddp_dir)
 
     one = read_metrics(single.run_dir, "train")
     two = read_metrics(ddp_dir, "train")

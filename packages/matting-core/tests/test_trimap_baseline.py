@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -62,3 +63,22 @@ def test_bad_inputs():
         model(torch.zeros(1, 3, 2, 2), torch.zeros(1, 1, 2, 2))
     with pytest.raises(ShapeError, match=r"image must be \(B, 3, H, W\)"):
         model(torch.zeros(3, 2, 2), torch.zeros(3, 2, 2))
+
+
+def test_the_model_and_evaluate_baseline_are_one_baseline(shared_data):
+    """The registered model (through predict, the one-hot a training batch gets) and
+    ``matting evaluate --baseline`` give the same alpha on a real trimap."""
+    from matting_core import predict
+    from matting_core.evaluation import trimap_baseline_alpha
+    from matting_core.inference import trimap_one_hot
+    from matting_data import read_image, read_trimap
+    from matting_data.torch_dataset import trimap_tensors
+
+    root = shared_data / "alphamatting_training_lowres"
+    trimap = read_trimap(root / "trimap" / "GT04.png")
+    image = read_image(root / "image" / "GT04.png")
+    model = TrimapBaseline(TrimapBaselineConfig(unknown_value=0.3))
+    alpha = predict(model, image, trimap)
+    np.testing.assert_array_equal(alpha, trimap_baseline_alpha(trimap, 0.3))
+    # one one-hot encoding for inference and training batches
+    assert torch.equal(trimap_one_hot(trimap)[0], trimap_tensors(trimap)[1])

@@ -146,13 +146,22 @@ class GT01Layout:
     """A matting-data layout of ``length`` copies of GT01 at (height, width).
 
     :param delay: seconds each load sleeps (to give the kill test time to act).
+    :param drop: comma-separated keys the samples leave out (``"trimap"``: a dataset without
+        trimaps).
     """
 
     def __init__(
-        self, root: str, height: int = 64, width: int = 64, length: int = 8, delay: float = 0.0
+        self,
+        root: str,
+        height: int = 64,
+        width: int = 64,
+        length: int = 8,
+        delay: float = 0.0,
+        drop: str = "",
     ) -> None:
         self.root = Path(root)
         self.height, self.width, self.length, self.delay = height, width, length, delay
+        self.drop = {key.strip() for key in drop.split(",") if key.strip()}
 
     def __len__(self) -> int:
         return self.length
@@ -163,6 +172,7 @@ class GT01Layout:
         return {
             k: (v.copy() if isinstance(v, np.ndarray) else v)
             for k, v in load_gt01(self.root, self.height, self.width).items()
+            if k not in self.drop
         }
 
     def __getitem__(self, index: int) -> dict[str, Any]:

@@ -78,3 +78,22 @@ def test_encoding_failure_writes_nothing(tmp_path: Path) -> None:
 def test_directory_target_refused(tmp_path: Path) -> None:
     with pytest.raises(md.DataError, match="is a directory"):
         md.atomic_write_bytes(tmp_path, b"x")
+
+
+def test_many_files_are_all_staged_before_any_is_replaced(tmp_path, monkeypatch):
+    from matting_data import atomic
+
+    first, second = tmp_path / "weights.bin", tmp_path / "sidecar.json"
+    md.atomic_write_many([(first, b"w1"), (second, b"s1")])
+    real_stage = atomic._stage
+
+    def stage(target, data):
+        if target.suffix == ".json":
+            raise OSError("no space for the sidecar")
+        return real_stage(target, data)
+
+    monkeypatch.setattr(atomic, "_stage", stage)
+    with pytest.raises(OSError, match="no space"):
+        md.atomic_write_many([(first, b"w2"), (second, b"s2")])
+    assert (first.read_bytes(), second.read_bytes()) == (b"w1", b"s1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sidecar.json", "weights.bin"]

@@ -64,5 +64,18 @@ def test_predict_without_checkpoint_says_it_uses_the_bundled_weights(
     ]
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert "bundled weights" in err and "gca-small" in err
+    # plainly: which network and which weights run, and how to run gca itself
+    assert "'gca' has no weights of its own" in err
+    assert "which are a 'gca-small' network (GCA Matting with half the channels" in err
+    assert "gca-small-alphamatting.safetensors; for 'gca' itself pass --checkpoint" in err
     assert read_alpha(out).shape == (580, 800)
+
+
+def test_matting_list_says_what_runs_without_a_checkpoint(capsys):
+    import json
+
+    assert main(["list", "models", "--pattern", "gca*", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)["models"]}
+    assert rows["gca"]["weights"] == "bundled gca-small"
+    assert rows["gca-small"]["weights"] == "bundled"
+    assert rows["gca"]["description"] != rows["gca-small"]["description"]

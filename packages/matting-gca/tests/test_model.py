@@ -130,8 +130,8 @@ def test_bad_config_raises(options):
 @pytest.mark.parametrize(
     ("options", "phrase"),
     [
-        ({"width": float("inf")}, "must be finite"),
-        ({"width": float("nan")}, "must be finite"),
+        ({"width": float("inf")}, "must be a finite number"),
+        ({"width": float("nan")}, "must be a finite number"),
         ({"width": 2e5}, "width must be > 0 and <= 4.0"),
         ({"encoder_layers": (3, 4, 4, 100000)}, "block counts from 1 to 64"),
     ],

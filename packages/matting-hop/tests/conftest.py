@@ -9,16 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from matting_core.testing import build_release_checkpoint, require_shared
+from matting_core.testing import build_release_checkpoint, real_photo, require_shared, shared_data
 
 # The loop references in hop_reference.py are imported by name from this folder.
 sys.path.insert(0, str(Path(__file__).parent))
 
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """The project's real data (``shared/data``, holding ``alphamatting_training_lowres/``)."""
-    return require_shared("data", must_contain="alphamatting_training_lowres", start=__file__)
+__all__ = ["real_photo", "shared_data"]  # the test kit's fixtures, served to every test here
 
 
 @pytest.fixture(scope="session")

@@ -96,6 +96,8 @@ def test_training_on_a_tiny_real_batch_lowers_the_loss(shared_data: Path, tmp_pa
     cfg = _tiny_config(
         tmp_path,
         """
+[run]
+steps = 30
 [model]
 name = "hop"
 options = { width = 0.25 }

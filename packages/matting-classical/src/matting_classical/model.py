@@ -231,12 +231,11 @@ def model_info(model: type[ClassicalMatting]) -> ModelInfo:
         needs_trimap=True,
         input_channels=6,
         config_class=model.config_class,
-        checkpoint_formats=(),
         mean=(0.0, 0.0, 0.0),
         std=(1.0, 1.0, 1.0),
         pad_multiple=1,
         pad_margin=0,
-        default_weights=None,
+        needs_weights=False,
         description=model.description,
     )
 

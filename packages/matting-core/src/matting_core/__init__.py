@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from matting_core.checkpoints import LoadReport, load_state_dict, load_weights, save_weights
 from matting_core.errors import (
+    AmbiguousNameError,
     CheckpointError,
     ConfigError,
     DuplicateNameWarning,
@@ -29,6 +30,7 @@ from matting_core.errors import (
 )
 from matting_core.hookspecs import hookimpl
 from matting_core.inference import predict
+from matting_core.losses import MattingLoss
 from matting_core.model_loading import LoadedModel, load_model
 from matting_core.models import (
     create_dataset,
@@ -45,6 +47,7 @@ from matting_core.registry import CommandInfo, DatasetInfo, ExtraOutput, LossInf
 __version__ = "0.1.0"
 
 __all__ = [
+    "AmbiguousNameError",
     "CheckpointError",
     "CommandInfo",
     "ConfigError",
@@ -56,6 +59,7 @@ __all__ = [
     "LoadedModel",
     "LossInfo",
     "MattingError",
+    "MattingLoss",
     "MattingWarning",
     "ModelInfo",
     "PluginError",

@@ -32,7 +32,6 @@ import safetensors.torch
 import torch
 from torch import Tensor, nn
 
-from matting_core._atomic import atomic_write_many
 from matting_core.errors import CheckpointError
 from matting_core.registry import ModelInfo
 
@@ -91,6 +90,8 @@ def save_weights(
     :param model_name: registry name of the model (``"gca"``), recorded in the sidecar.
     :param config: the model's config (a dataclass instance or a mapping), recorded in the
         sidecar so the model can be rebuilt: ``create_model(name, config=sidecar["config"])``.
+        Options that only initialise a network (:data:`INITIALISATION_OPTIONS`, e.g.
+        ``pretrained_backbone``) are recorded as None.
     :param extra: any other JSON-serialisable information (iteration, metrics).
     :returns: the path of the ``.safetensors`` file.
     :raises CheckpointError: a state-dict entry is not a tensor, or config/extra is not
@@ -127,6 +128,8 @@ def save_weights(
         raise CheckpointError(f"cannot write the sidecar of {target}: {exc}") from exc
 
     target.parent.mkdir(parents=True, exist_ok=True)
+    from matting_data.atomic import atomic_write_many  # lazily: import matting_core stays light
+
     atomic_write_many([(target, data), (sidecar_path(target), text.encode("utf-8"))])
     return target
 
@@ -180,13 +183,25 @@ def _prepare_for_saving(state: Mapping[str, Any]) -> dict[str, Tensor]:
     return tensors
 
 
+#: Model options that only initialise a network before training (matting-nn's
+#: ``PretrainedBackbone``: an ImageNet file for the backbone).  Saved weights replace whatever
+#: they loaded, so a sidecar records them as None: inference from a checkpoint never looks for
+#: the ImageNet file again.
+INITIALISATION_OPTIONS: tuple[str, ...] = ("pretrained_backbone", "pretrained_backbone_sha256")
+
+
+def without_initialisation(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with every :data:`INITIALISATION_OPTIONS` entry it has set to None."""
+    return {k: None if k in INITIALISATION_OPTIONS else v for k, v in config.items()}
+
+
 def _config_to_dict(config: Any) -> dict[str, Any] | None:
     if config is None:
         return None
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
-        return dataclasses.asdict(config)
+        return without_initialisation(dataclasses.asdict(config))
     if isinstance(config, Mapping):
-        return dict(config)
+        return without_initialisation(config)
     raise CheckpointError(
         f"config must be a dataclass instance or a mapping, got {type(config).__name__}"
     )

@@ -25,6 +25,7 @@ def matting_register_models(registry: ModelRegistry) -> None:
             needs_trimap=True,
             input_channels=6,
             config_class=TrimapBaselineConfig,
+            needs_weights=False,
             description="alpha read off the trimap: fg + unknown_value (0.5) x unknown; no parameters",
         ),
     )

@@ -5,6 +5,10 @@ wrong type, a checkpoint that does not fit) derives from :class:`MattingError`, 
 the matching builtin so that ``except ValueError`` / ``except LookupError`` in callers keeps
 working.  The command line catches :data:`USER_ERRORS` in one place and prints one line;
 anything else is a bug.
+
+A plugin's own error types join them without core knowing the plugin: an exception whose class
+(or a base class) sets ``matting_user_error = True`` is a user error too (:func:`is_user_error`);
+matting-nn's ``MattingNNError`` does, so a missing pretrained-backbone file is one sentence.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "USER_ERRORS",
+    "AmbiguousNameError",
     "CheckpointError",
     "ConfigError",
     "DuplicateNameWarning",
@@ -29,6 +34,7 @@ __all__ = [
     "UnknownLossError",
     "UnknownModelError",
     "UnknownNameError",
+    "is_user_error",
 ]
 
 
@@ -90,6 +96,31 @@ class UnknownNameError(MattingError, LookupError):
     # error raised in a DataLoader worker survives the trip back.
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.name, self.known))
+
+
+class AmbiguousNameError(MattingError, LookupError):
+    """Two plugins registered the same name, and it was used without saying which.
+
+    The message names every plugin and the qualified forms (``PLUGIN:NAME``) that pick one.
+
+    :param kind: ``model``, ``loss``, ``dataset`` or ``command``.
+    :param name: the ambiguous name.
+    :param providers: the plugins that registered it.
+    """
+
+    def __init__(self, kind: str, name: str, providers: Iterable[str]) -> None:
+        self.kind = kind
+        self.name = name
+        self.providers = tuple(sorted(providers))
+        plugins = " and ".join(f"{p!r}" for p in self.providers)
+        choices = " or ".join(f"'{p}:{name}'" for p in self.providers)
+        super().__init__(
+            f"{kind} {name!r} is ambiguous: plugins {plugins} both register it; "
+            f"say which with {choices}"
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.kind, self.name, self.providers))
 
 
 class UnknownModelError(UnknownNameError):
@@ -161,3 +192,18 @@ def __getattr__(name: str) -> Any:
             _USER_ERRORS = _user_errors()
         return _USER_ERRORS
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is an error a user caused, reported as one sentence (exit code 2).
+
+    True for :data:`USER_ERRORS` (``MattingError``, matting-data's ``DataError``,
+    matting-metrics' ``MetricInputError``) and for any exception whose class has a true
+    ``matting_user_error`` attribute: the way a plugin marks its own error base (matting-nn's
+    ``MattingNNError``) without core importing it.
+    """
+    from matting_core import errors
+
+    return isinstance(exc, errors.USER_ERRORS) or bool(
+        getattr(type(exc), "matting_user_error", False)
+    )

@@ -12,6 +12,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,8 +20,24 @@ METRIC_NAMES: tuple[str, ...] = ("sad", "mse", "grad", "conn")
 BASELINE_METHOD = "trimap-only baseline"
 
 
+def baseline_alpha(foreground: Any, unknown: Any, unknown_value: float = 0.5) -> Any:
+    """The trimap-only baseline's rule, the one definition of it: ``foreground +
+    unknown_value × unknown``, clipped to [0, 1].
+
+    Works on numpy arrays and torch tensors alike (the ``trimap-baseline`` model applies it to
+    the one-hot trimap's channels, :func:`trimap_baseline_alpha` to a uint8 trimap's masks).
+
+    Args:
+        foreground: 1 where the trimap is foreground, else 0 (float).
+        unknown: 1 where it is unknown, else 0 (float, same shape).
+        unknown_value: alpha given to the unknown region.
+    """
+    return (foreground + unknown_value * unknown).clip(0.0, 1.0)
+
+
 def trimap_baseline_alpha(trimap: np.ndarray, unknown_value: float = 0.5) -> np.ndarray:
-    """The reference prediction every model must beat: the trimap itself.
+    """The reference prediction every model must beat: the trimap itself
+    (:func:`baseline_alpha` on a uint8 trimap; ``matting evaluate --baseline``).
 
     Args:
         trimap: (H, W) uint8 with values {0, 128, 255}.
@@ -30,10 +47,9 @@ def trimap_baseline_alpha(trimap: np.ndarray, unknown_value: float = 0.5) -> np.
         (H, W) float32 alpha in [0, 1]: 0 on background, 1 on foreground,
         ``unknown_value`` on the unknown region.
     """
-    alpha = np.zeros(trimap.shape, dtype=np.float32)
-    alpha[trimap == 255] = 1.0
-    alpha[trimap == 128] = unknown_value
-    return alpha
+    foreground = (trimap == 255).astype(np.float32)
+    unknown = (trimap == 128).astype(np.float32)
+    return baseline_alpha(foreground, unknown, unknown_value).astype(np.float32)
 
 
 def score_alpha(
@@ -135,7 +151,7 @@ def write_csv(path: Path, rows: Sequence[ImageScore]) -> Path:
     import csv
     import io
 
-    from matting_core._atomic import atomic_write_bytes
+    from matting_data.atomic import atomic_write_bytes
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

@@ -105,8 +105,8 @@ def save_extras(
             so its grids do not cover the photo.
         ShapeError: an output whose shape breaks its declared kind.
     """
-    from matting_core._atomic import atomic_write_bytes
     from matting_data import write_image
+    from matting_data.atomic import atomic_write_bytes
 
     height, width = image_size
     padded = (height + padding.top + padding.bottom, width + padding.left + padding.right)

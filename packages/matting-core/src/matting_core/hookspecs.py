@@ -48,8 +48,9 @@ def matting_register_models(registry: ModelRegistry) -> None:
     ``registry.add(name, factory, info)`` once per model:
 
     - ``name``: the paper's short name, lowercase letters, digits, ``-`` and ``_``
-      (``gca``, ``gca-small``).  If another plugin already registered the name, a
-      ``DuplicateNameWarning`` names both plugins and the first registration is kept.
+      (``gca``, ``gca-small``).  If another plugin registers the name too, a
+      ``DuplicateNameWarning`` names both and the name is ambiguous (never resolved by
+      load order): using it is an ``AmbiguousNameError``, ``PLUGIN:NAME`` picks one.
     - ``factory``: ``factory(config) -> torch.nn.Module``, called with an instance of
       ``info.config_class`` (usually the model class itself).  The module's
       ``forward(image, trimap)`` takes ``image`` (B, 3, H, W) float32 normalised RGB and
@@ -59,8 +60,9 @@ def matting_register_models(registry: ModelRegistry) -> None:
       declared in ``info.extra_outputs`` and then belong to its output contract: ``forward``
       returns each of them for every input (``matting predict --save-extras`` draws them).
     - ``info``: a ``matting_core.ModelInfo`` (paper, ``needs_trimap``, ``input_channels``,
-      ``config_class``, normalisation, padding, bundled weights, ``remap_official``,
-      ``extra_outputs``).
+      ``config_class``, normalisation, padding, ``needs_weights``, bundled weights,
+      ``remap_official``, ``description``, ``training_recipe``, ``extra_outputs``; every
+      field in ``docs/hooks.md``).
 
     :param registry: the model registry; only its ``add`` method is meant for plugins.
     :returns: None.  Register through ``registry.add``; a return value is ignored.
@@ -104,13 +106,14 @@ def matting_register_losses(registry: LossRegistry) -> None:
     ``create_loss``), with the loss registry.  Call ``registry.add(name, factory, info)``
     once per loss:
 
-    - ``name``: lowercase letters, digits, ``-`` and ``_`` (``alpha-l1``, ``composition``).
+    - ``name``: lowercase letters, digits, ``-`` and ``_`` (``l1_unknown``,
+      ``alpha-gradient``): the key of ``[loss] terms`` in a training config.
     - ``factory``: ``factory(**options) -> torch.nn.Module``; ``create_loss(name, **options)``
       checks the options against the factory's signature, so give every option a keyword
       parameter with a default.  The module returns a scalar tensor.  The training engine
-      calls a ``matting_core.losses.MattingLoss`` subclass as ``loss(outputs, batch)`` (the
-      network's output dict and the batch dict), any other module as
-      ``loss(pred_alpha, gt_alpha)``.
+      calls a ``matting_core.MattingLoss`` subclass as ``loss(outputs, batch)`` (the
+      network's output dict and the batch dict; its ``required_keys()`` are checked before
+      step 0), any other module as ``loss(pred_alpha, gt_alpha)``.
     - ``info``: a ``matting_core.LossInfo`` (the papers that use it, a description).
 
     :param registry: the loss registry; only its ``add`` method is meant for plugins.
@@ -120,15 +123,15 @@ def matting_register_losses(registry: LossRegistry) -> None:
 
         from matting_core import LossInfo, hookimpl
 
-        from matting_gca.losses import AlphaL1Loss
+        from my_matting.losses import AlphaGradientLoss  # a matting_core.MattingLoss
 
 
         @hookimpl
         def matting_register_losses(registry):
             registry.add(
-                "alpha-l1",
-                AlphaL1Loss,
-                LossInfo(papers=("Li & Lu, GCA Matting, AAAI 2020",), description="L1 on alpha"),
+                "alpha-gradient",
+                AlphaGradientLoss,
+                LossInfo(papers=("A. Author, 2025",), description="L1 between alpha gradients"),
             )
     """
 
@@ -146,8 +149,12 @@ def matting_register_datasets(registry: DatasetRegistry) -> None:
     ``get_dataset_info``), with the dataset registry.  Call
     ``registry.add(name, factory, info)`` once per dataset:
 
-    - ``name``: lowercase letters, digits, ``-`` and ``_`` (``comp1k``, ``distinctions-646``).
-    - ``factory``: ``factory(root, **options)`` builds the dataset from its root directory.
+    - ``name``: lowercase letters, digits, ``-`` and ``_`` (``composition-1k-train``,
+      ``small-photos``).
+    - ``factory``: ``factory(root, **options)`` builds the dataset from its root directory: a
+      layout (``__len__`` and ``load(index, rng)`` returning a numpy sample: ``image``,
+      ``alpha``, ``trimap``, ``fg``, ``bg``…, see ``docs/hooks.md``) or a torch ``Dataset``
+      of tensor dicts.
     - ``info``: a ``matting_core.DatasetInfo`` (a description and the expected layout).
 
     :param registry: the dataset registry; only its ``add`` method is meant for plugins.
@@ -157,15 +164,15 @@ def matting_register_datasets(registry: DatasetRegistry) -> None:
 
         from matting_core import DatasetInfo, hookimpl
 
-        from my_plugin.data import MyDataset
+        from my_matting.data import SmallPhotos
 
 
         @hookimpl
         def matting_register_datasets(registry):
             registry.add(
-                "my-set",
-                MyDataset,
-                DatasetInfo(description="My photos", layout="image/*.png, alpha/*.png"),
+                "small-photos",
+                SmallPhotos,
+                DatasetInfo(description="photos resized", layout="image/, alpha/, trimap/"),
             )
     """
 
@@ -184,7 +191,8 @@ def matting_register_commands(registry: CommandRegistry) -> None:
 
     - ``name``: the subcommand, lowercase letters, digits, ``-`` and ``_`` (``serve``).  A
       name of one of core's own commands (``predict``, ``train``…) is ignored with a
-      ``DuplicateNameWarning`` naming the plugin.
+      ``DuplicateNameWarning`` naming the plugin; a name two plugins register is only
+      available as ``matting PLUGIN:NAME``.
     - ``add_arguments``: ``add_arguments(parser)`` adds the subcommand's options to an
       ``argparse.ArgumentParser``; keep it free of heavy imports, ``matting --help`` runs it.
     - ``info``: a ``matting_core.CommandInfo`` (``help``: one line for ``matting --help``;
@@ -192,7 +200,8 @@ def matting_register_commands(registry: CommandRegistry) -> None:
       returning the exit code; ``description``: the text of ``matting NAME --help``).
 
     ``run`` gets core's error handling: a ``MattingError``, ``DataError`` or
-    ``MetricInputError`` it raises is printed as one sentence with exit code 2.  Import the
+    ``MetricInputError`` it raises, or an exception whose class sets
+    ``matting_user_error = True``, is printed as one sentence with exit code 2.  Import the
     heavy dependencies (a web framework, torch) inside ``run``.
 
     :param registry: the command registry; only its ``add`` method is meant for plugins.

@@ -139,9 +139,11 @@ def _as_trimap(
 
 
 def trimap_one_hot(trimap: np.ndarray) -> torch.Tensor:
-    """(H, W) uint8 {0, 128, 255} -> (1, 3, H, W) float32 one-hot [bg, unknown, fg]."""
-    t = torch.from_numpy(np.ascontiguousarray(trimap))
-    return torch.stack([t == 0, t == 128, t == 255]).unsqueeze(0).float()
+    """(H, W) uint8 {0, 128, 255} -> (1, 3, H, W) float32 one-hot [bg, unknown, fg]: the
+    encoding training batches get (:func:`matting_data.torch_dataset.trimap_tensors`)."""
+    from matting_data.torch_dataset import trimap_tensors
+
+    return trimap_tensors(np.ascontiguousarray(trimap))[1].unsqueeze(0)
 
 
 def prepare_inputs(

@@ -22,6 +22,7 @@ numerically stable ``binary_cross_entropy_with_logits``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -35,6 +36,7 @@ __all__ = [
     "AlphaMSELoss",
     "AlphaPredictionLoss",
     "CompositionLoss",
+    "GANLoss",
     "L1UnknownLoss",
     "MattingLoss",
     "SSIMLoss",
@@ -273,9 +275,7 @@ def gan_bce_discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tens
     :param fake_logits: D's logits on generated inputs, any shape.
     :returns: scalar.
     """
-    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
-    return real + fake
+    return _bce_real(real_logits) + _bce_fake(fake_logits)
 
 
 def gan_bce_generator_loss(fake_logits: Tensor) -> Tensor:
@@ -297,7 +297,7 @@ def lsgan_discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor
     :param fake_logits: D's raw outputs on generated inputs, any shape.
     :returns: scalar.
     """
-    return 0.5 * ((real_logits - 1).square().mean() + fake_logits.square().mean())
+    return _lsgan_real(real_logits) + _lsgan_fake(fake_logits)
 
 
 def lsgan_generator_loss(fake_logits: Tensor) -> Tensor:
@@ -309,10 +309,58 @@ def lsgan_generator_loss(fake_logits: Tensor) -> Tensor:
     return 0.5 * (fake_logits - 1).square().mean()
 
 
-#: GAN loss name → (generator side, discriminator side); ``[adversarial] gan_loss`` picks one.
-GAN_LOSSES: dict[str, tuple[Callable[[Tensor], Tensor], Callable[[Tensor, Tensor], Tensor]]] = {
-    "gan_bce": (gan_bce_generator_loss, gan_bce_discriminator_loss),
-    "lsgan": (lsgan_generator_loss, lsgan_discriminator_loss),
+@dataclass(frozen=True)
+class GANLoss:
+    """The two sides of a GAN objective, as the adversarial recipe uses them.
+
+    :param generator: G's loss on D's logits for generated inputs.
+    :param real: D's loss on its logits for real inputs.
+    :param fake: D's loss on its logits for generated inputs; D minimises ``real + fake``.
+    :param score: D's output as the number logged as ``d_real`` / ``d_fake``: the mean
+        probability of "real" (sigmoid of the logits) for the log-loss, the mean raw output
+        for the least-squares GAN (whose targets are 1 and 0).
+    """
+
+    generator: Callable[[Tensor], Tensor]
+    real: Callable[[Tensor], Tensor]
+    fake: Callable[[Tensor], Tensor]
+    score: Callable[[Tensor], Tensor]
+
+    def discriminator(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+        """D's whole loss: ``real(real_logits) + fake(fake_logits)``."""
+        return self.real(real_logits) + self.fake(fake_logits)
+
+
+def _bce_real(logits: Tensor) -> Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits))
+
+
+def _bce_fake(logits: Tensor) -> Tensor:
+    return F.binary_cross_entropy_with_logits(logits, torch.zeros_like(logits))
+
+
+def _lsgan_real(logits: Tensor) -> Tensor:
+    return 0.5 * (logits - 1).square().mean()
+
+
+def _lsgan_fake(logits: Tensor) -> Tensor:
+    return 0.5 * logits.square().mean()
+
+
+#: GAN loss name → its :class:`GANLoss`; ``[adversarial] gan_loss`` picks one.
+GAN_LOSSES: dict[str, GANLoss] = {
+    "gan_bce": GANLoss(
+        generator=gan_bce_generator_loss,
+        real=_bce_real,
+        fake=_bce_fake,
+        score=lambda logits: torch.sigmoid(logits).mean(),
+    ),
+    "lsgan": GANLoss(
+        generator=lsgan_generator_loss,
+        real=_lsgan_real,
+        fake=_lsgan_fake,
+        score=lambda logits: logits.mean(),
+    ),
 }
 
 
@@ -332,7 +380,8 @@ class MattingLoss(nn.Module):
         ignored by losses that fix their region.
     """
 
-    #: Batch entries the loss reads besides ``alpha``; a missing one is a clear error.
+    #: Batch entries the loss reads besides ``alpha`` (and ``trimap`` for the unknown
+    #: region); the training engine checks the dataset gives them before step 0.
     needs: tuple[str, ...] = ()
 
     def __init__(self, region: str = "all") -> None:
@@ -341,15 +390,24 @@ class MattingLoss(nn.Module):
             raise ConfigError(f"loss region must be 'all' or 'unknown', got {region!r}")
         self.region = region
 
+    def required_keys(self) -> tuple[str, ...]:
+        """The batch entries this loss reads: ``alpha``, :attr:`needs`, and ``trimap`` when
+        its region is the unknown one."""
+        keys = ["alpha", *self.needs]
+        if self.region == "unknown" and "trimap" not in keys:
+            keys.append("trimap")
+        return tuple(keys)
+
     def weight(self, batch: Mapping[str, Tensor]) -> Tensor | None:
         """The per-pixel weight: an optional ``batch["loss_weight"]`` times the region mask."""
         weight = batch.get("loss_weight")
         if self.region == "unknown":
-            mask = unknown_mask(self._get(batch, "trimap"))
+            mask = unknown_mask(self.read(batch, "trimap"))
             weight = mask if weight is None else weight * mask
         return weight
 
-    def _get(self, batch: Mapping[str, Tensor], key: str) -> Tensor:
+    def read(self, batch: Mapping[str, Tensor], key: str) -> Tensor:
+        """``batch[key]``, or a ConfigError naming the loss and what the batch holds."""
         try:
             return batch[key]
         except KeyError:
@@ -374,7 +432,7 @@ class L1UnknownLoss(MattingLoss):
         super().__init__(region="unknown")
 
     def forward(self, outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
-        return l1_unknown(outputs["alpha"], self._get(batch, "alpha"), self._get(batch, "trimap"))
+        return l1_unknown(outputs["alpha"], self.read(batch, "alpha"), self.read(batch, "trimap"))
 
 
 class AlphaPredictionLoss(MattingLoss):
@@ -389,7 +447,7 @@ class AlphaPredictionLoss(MattingLoss):
         self.eps = float(eps)
 
     def forward(self, outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
-        gt = self._get(batch, "alpha")
+        gt = self.read(batch, "alpha")
         return alpha_prediction_loss(outputs["alpha"], gt, self.weight(batch), self.eps)
 
 
@@ -409,9 +467,9 @@ class CompositionLoss(MattingLoss):
     def forward(self, outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
         return composition_loss(
             outputs["alpha"],
-            self._get(batch, "alpha"),
-            self._get(batch, "fg"),
-            self._get(batch, "bg"),
+            self.read(batch, "alpha"),
+            self.read(batch, "fg"),
+            self.read(batch, "bg"),
             self.weight(batch),
             self.eps,
         )
@@ -424,7 +482,7 @@ class AlphaMSELoss(MattingLoss):
     """
 
     def forward(self, outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
-        return mse_loss(outputs["alpha"], self._get(batch, "alpha"), self.weight(batch))
+        return mse_loss(outputs["alpha"], self.read(batch, "alpha"), self.weight(batch))
 
 
 class SSIMLoss(MattingLoss):
@@ -447,7 +505,7 @@ class SSIMLoss(MattingLoss):
 
     def forward(self, outputs: Mapping[str, Tensor], batch: Mapping[str, Tensor]) -> Tensor:
         pred = outputs["alpha"]
-        return ssim_loss(pred, self._get(batch, "alpha"), self.window.to(pred.dtype))
+        return ssim_loss(pred, self.read(batch, "alpha"), self.window.to(pred.dtype))
 
     def extra_repr(self) -> str:
         return f"window_size={self.window.shape[-1]}"

@@ -9,10 +9,15 @@ from typing import Any
 
 from torch import nn
 
-from matting_core.checkpoints import load_state_dict, load_weights, read_sidecar
+from matting_core.checkpoints import (
+    load_state_dict,
+    load_weights,
+    read_sidecar,
+    without_initialisation,
+)
 from matting_core.errors import CheckpointError, ConfigError
 from matting_core.models import create_model, get_model_config, get_model_info
-from matting_core.registry import ModelInfo
+from matting_core.registry import ModelInfo, bare_name
 
 
 @dataclass(frozen=True)
@@ -63,16 +68,23 @@ def load_model(
         sidecar = read_sidecar(weights)
         if sidecar is not None:
             trained_as = sidecar.get("model_name")
-            if bundled and trained_as not in (None, name):
+            if trained_as is not None:
+                trained_as = bare_name(str(trained_as))
+            if bundled and trained_as not in (None, bare_name(name)):
                 # A plugin may ship one set of weights for several names (the bundled GCA
-                # model is a gca-small); build the architecture the weights were trained as.
-                name, info = trained_as, get_model_info(trained_as)
-            elif trained_as not in (None, name):
+                # model is a gca-small); build the architecture the weights were trained as,
+                # from the same plugin.
+                plugin, colon, _ = name.rpartition(":")
+                name = f"{plugin}:{trained_as}" if colon else trained_as
+                info = get_model_info(name)
+            elif trained_as not in (None, bare_name(name)):
                 raise CheckpointError(
                     f"checkpoint {weights} holds weights of model {trained_as!r}, "
                     f"not {name!r}; use --model {trained_as}"
                 )
             config = sidecar.get("config")
+            if isinstance(config, dict):  # a sidecar written before they were dropped
+                config = without_initialisation(config)
             try:  # the sidecar's values alone, before the overrides and before building
                 get_model_config(name, config=config)
             except ConfigError as exc:
@@ -85,6 +97,12 @@ def load_model(
         if any(True for _ in model.parameters()):
             raise CheckpointError(
                 f"model {name!r} has no bundled weights; pass a checkpoint (--checkpoint PATH)"
+                + (
+                    ""
+                    if info.needs_weights
+                    else f" (its ModelInfo says needs_weights=False, but {type(model).__name__} "
+                    "has parameters: a bug in its plugin)"
+                )
             )
     else:
         load_weights(model, state, info=info, name=name, source=weights)

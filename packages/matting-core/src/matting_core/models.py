@@ -8,27 +8,23 @@ The timm-style front door to the registries of :mod:`matting_core.plugins`::
     >>> model = create_model("trimap-baseline", unknown_value=0.4)
 
 Model options are the fields of the model's config dataclass (``ModelInfo.config_class``).
-Overrides are checked against the field types before the config is built: an unknown key, a
-value of the wrong type or an infinite / NaN number is a :class:`~matting_core.errors.ConfigError`
-naming the key.
+Overrides are checked against the field types before the config is built
+(:func:`matting_core.config_values.coerce`, the toolkit's one reader of config values): an
+unknown key, a value of the wrong type or an infinite / NaN number is a
+:class:`~matting_core.errors.ConfigError` naming the key.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 import inspect
-import json
-import math
 import os
-import types
-import typing
 from collections.abc import Iterable, Mapping
-from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any
 
 from torch import nn
 
+from matting_core.config_values import coerce, field_types, parse_assignment
 from matting_core.errors import ConfigError, PluginError
 from matting_core.plugins import dataset_registry, loss_registry, model_registry
 from matting_core.registry import DatasetInfo, LossInfo, ModelInfo
@@ -44,6 +40,7 @@ __all__ = [
     "list_datasets",
     "list_losses",
     "list_models",
+    "options_from_config_file",
     "parse_overrides",
 ]
 
@@ -127,7 +124,7 @@ def create_loss(name: str, **options: Any) -> nn.Module:
         value the factory rejects (its ``ValueError``, e.g. a negative size).
     """
     entry = loss_registry().get(name)
-    _check_call(entry.factory, (), options, f"loss {name!r}")
+    check_call(entry.factory, (), options, f"loss {name!r}")
     return _call_with_options(entry.factory, (), options, f"loss {name!r}")
 
 
@@ -158,7 +155,7 @@ def create_dataset(name: str, root: str | os.PathLike[str], **options: Any) -> A
         (a missing folder, a corrupt file) keep their own types.
     """
     entry = dataset_registry().get(name)
-    _check_call(entry.factory, (root,), options, f"dataset {name!r}")
+    check_call(entry.factory, (root,), options, f"dataset {name!r}")
     return _call_with_options(entry.factory, (root,), options, f"dataset {name!r}")
 
 
@@ -170,28 +167,38 @@ def create_dataset(name: str, root: str | os.PathLike[str], **options: Any) -> A
 def parse_overrides(config_class: type, items: Iterable[str]) -> dict[str, Any]:
     """Turn command-line ``name=value`` strings into typed config overrides.
 
-    Each value is converted by its field's type: ``bool`` accepts true/false/yes/no/on/off/1/0,
-    tuples and lists are comma-separated, ``none`` sets an optional field to None, other
-    types are read as JSON.  Pass the result to ``create_model(name, **overrides)``.
+    The toolkit's one ``--set`` grammar (:func:`matting_core.config_values.parse_assignment`,
+    as ``matting train --set``): the value is a TOML literal, or text converted by the
+    option's type (``flag=yes``, ``sizes=3,4``, ``label=none`` for an optional option).  Pass
+    the result to ``create_model(name, **overrides)``.
 
     :raises ConfigError: not ``name=value``, unknown name, or a value that does not convert.
     """
-    fields = _init_fields(config_class)
+    fields = field_types(config_class)
     result: dict[str, Any] = {}
     for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or not key:
-            raise ConfigError(f"expected NAME=VALUE, got {item!r}")
+        parts, value = parse_assignment(item)
+        key = ".".join(parts).replace("-", "_")
         if key not in fields:
             raise _unknown_key(key, fields, config_class.__name__)
-        tp = fields[key]
-        try:
-            result[key] = _from_text(text.strip(), tp)
-        except (ValueError, _Mismatch):
-            raise ConfigError(
-                f"{config_class.__name__}.{key}: cannot read {text!r} as {_type_name(tp)}"
-            ) from None
+        result[key] = coerce(value, fields[key], f"{config_class.__name__}.{key}", text=True)
+    return result
+
+
+def options_from_config_file(name: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """``[model] options`` of a TOML file, read as model ``name``'s option types: a string is
+    text, converted by the option's type as on the command line (``attention_chunk = "none"``
+    unsets an optional option, which TOML cannot write otherwise).
+
+    :raises ConfigError: an unknown option or a value that does not convert, naming it.
+    """
+    info = get_model_info(name)
+    fields = field_types(info.config_class)
+    result = {}
+    for key, value in options.items():
+        if key not in fields:
+            raise _unknown_key(key, fields, f"model {name!r} ({info.config_class.__name__})")
+        result[key] = coerce(value, fields[key], f"model {name!r} option {key}", text=True)
     return result
 
 
@@ -210,52 +217,18 @@ def _build_config(config_class: type, config: Any, overrides: Mapping[str, Any],
         )
     if not overrides:
         return base
-    values = _check_values(config_class, overrides, where)
-    try:
-        return dataclasses.replace(base, **values)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"invalid config for {where}: {exc}") from exc
-
-
-def _check_values(config_class: type, values: Mapping[str, Any], where: str) -> dict[str, Any]:
-    fields = _init_fields(config_class)
-    checked = {}
-    for key, value in values.items():
+    fields = field_types(config_class)
+    values = {}
+    for key, value in overrides.items():
         if key not in fields:
             raise _unknown_key(key, fields, f"{where} ({config_class.__name__})")
-        tp = fields[key]
-        try:
-            checked[key] = _coerce(value, tp)
-        except _Mismatch:
-            raise ConfigError(
-                f"{where}: option {key!r} expects {_type_name(tp)}, "
-                f"got {type(value).__name__} {value!r}"
-            ) from None
-        if _has_non_finite(checked[key]):
-            raise ConfigError(f"{where}: option {key!r} must be finite, got {value!r}")
-    return checked
-
-
-def _has_non_finite(value: Any) -> bool:
-    """True for inf or NaN, also inside tuples and lists (a config option never wants them)."""
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, (tuple, list)):
-        return any(_has_non_finite(v) for v in value)
-    return False
-
-
-def _init_fields(config_class: type) -> dict[str, Any]:
-    """Field name → resolved type for the fields a config's ``__init__`` accepts."""
+        values[key] = coerce(value, fields[key], f"{where} option {key}")
     try:
-        hints = typing.get_type_hints(config_class)
-    except Exception:  # annotations naming types only imported for type checking
-        hints = {}
-    return {
-        f.name: hints.get(f.name, f.type if isinstance(f.type, type) else Any)
-        for f in dataclasses.fields(config_class)
-        if f.init
-    }
+        return dataclasses.replace(base, **values)
+    except ConfigError as exc:
+        raise ConfigError(f"invalid config for {where}: {exc}") from exc
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"invalid config for {where}: {exc}") from exc
 
 
 def _unknown_key(key: str, fields: Mapping[str, Any], where: str) -> ConfigError:
@@ -263,151 +236,22 @@ def _unknown_key(key: str, fields: Mapping[str, Any], where: str) -> ConfigError
     return ConfigError(f"{where} has no option {key!r}; valid options: {valid}")
 
 
-class _Mismatch(Exception):
-    pass
-
-
-def _coerce(value: Any, tp: Any) -> Any:
-    """Return ``value`` checked against (and losslessly converted to) type ``tp``."""
-    if tp is Any or tp is object:
-        return value
-    origin, args = get_origin(tp), get_args(tp)
-    if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(value, arg)
-            except _Mismatch:
-                pass
-        raise _Mismatch
-    if origin is Literal:
-        for arg in args:
-            if value == arg and type(value) is type(arg):
-                return value
-        raise _Mismatch
-    if origin is tuple or tp is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise _Mismatch
-        if not args:
-            return tuple(value)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(v, args[0]) for v in value)
-        if len(args) != len(value):
-            raise _Mismatch
-        return tuple(_coerce(v, a) for v, a in zip(value, args, strict=True))
-    if origin is list or tp is list:
-        if not isinstance(value, (list, tuple)):
-            raise _Mismatch
-        return [_coerce(v, args[0]) for v in value] if args else list(value)
-    if origin is not None:  # dict[...], Callable[...] and friends: only the container type
-        if isinstance(origin, type) and not isinstance(value, origin):
-            raise _Mismatch
-        return value
-    if not isinstance(tp, type):
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise _Mismatch
-        return value
-    if isinstance(value, bool) and tp in (int, float):
-        raise _Mismatch
-    if tp is float and isinstance(value, int):
-        return float(value)
-    if issubclass(tp, Path) and isinstance(value, (str, os.PathLike)):
-        return tp(value)
-    if issubclass(tp, enum.Enum) and not isinstance(value, tp):
-        for member in tp:
-            if value in (member.name, member.value):
-                return member
-        raise _Mismatch
-    if dataclasses.is_dataclass(tp) and isinstance(value, Mapping):
-        return _build_config(tp, value, {}, tp.__name__)
-    if not isinstance(value, tp):
-        raise _Mismatch
-    return value
-
-
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
-
-
-def _from_text(text: str, tp: Any) -> Any:
-    """Convert command-line text to a value of type ``tp`` (then checked by ``_coerce``)."""
-    origin, args = get_origin(tp), get_args(tp)
-    if origin in (Union, types.UnionType):
-        if text.lower() in ("none", "null") and type(None) in args:
-            return None
-        for arg in args:
-            if arg is not type(None):
-                try:
-                    return _from_text(text, arg)
-                except (ValueError, _Mismatch):
-                    pass
-        raise _Mismatch
-    if origin is Literal:
-        for arg in args:
-            if str(arg) == text:
-                return arg
-        raise _Mismatch
-    if origin in (tuple, list) or tp in (tuple, list):
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-        if args and len(args) == 2 and args[1] is Ellipsis:
-            items = [_from_text(p, args[0]) for p in parts]
-        elif args and origin is tuple:
-            if len(args) != len(parts):
-                raise _Mismatch
-            items = [_from_text(p, a) for p, a in zip(parts, args, strict=True)]
-        elif args:
-            items = [_from_text(p, args[0]) for p in parts]
-        else:
-            items = parts
-        return _coerce(items, tp)
-    if tp is bool:
-        lowered = text.lower()
-        if lowered in _TRUE or lowered in _FALSE:
-            return lowered in _TRUE
-        raise _Mismatch
-    if tp is str:
-        return text
-    if tp is int:
-        return int(text)
-    if tp is float:
-        return float(text)
-    if isinstance(tp, type) and (issubclass(tp, (Path, enum.Enum))):
-        return _coerce(text, tp)
-    try:
-        return _coerce(json.loads(text), tp)
-    except json.JSONDecodeError:
-        return _coerce(text, tp)
-
-
-def _type_name(tp: Any) -> str:
-    if isinstance(tp, type) and get_origin(tp) is None:
-        return tp.__name__
-    return str(tp).replace("typing.", "")
-
-
 def _call_with_options(
     factory: Any, args: tuple[Any, ...], options: Mapping[str, Any], where: str
 ) -> Any:
     """``factory(*args, **options)`` with an option value it rejects (a plain ``ValueError``)
     reported as a ConfigError naming ``where``; the toolkit's own errors pass unchanged."""
-    from matting_core.errors import USER_ERRORS
+    from matting_core.errors import is_user_error
 
     try:
         return factory(*args, **options)
-    except USER_ERRORS:
-        raise
     except ValueError as exc:
+        if is_user_error(exc):
+            raise
         raise ConfigError(f"{where}: {exc}") from exc
 
 
-def _check_call(
-    factory: Any, args: tuple[Any, ...], options: Mapping[str, Any], where: str
-) -> None:
+def check_call(factory: Any, args: tuple[Any, ...], options: Mapping[str, Any], where: str) -> None:
     try:
         signature = inspect.signature(factory)
     except (TypeError, ValueError):  # builtins without a signature: let the call decide

@@ -23,7 +23,7 @@ import os
 import threading
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import pluggy
@@ -43,6 +43,7 @@ __all__ = [
     "DISABLE_AUTOLOAD_ENV",
     "ENTRY_POINT_GROUP",
     "PluginDescription",
+    "check_plugins",
     "command_registry",
     "dataset_registry",
     "get_plugin_manager",
@@ -71,7 +72,7 @@ _REGISTRY_HOOKS: dict[str, type[Registry[Any]]] = {
 
 @dataclass(frozen=True)
 class PluginDescription:
-    """One loaded plugin, as ``matting plugins`` shows it.
+    """One plugin, as ``matting plugins`` shows it.
 
     :param name: the plugin's name: its entry-point name, or the module name of a built-in.
     :param module: the module (or object's module) that holds its hook implementations.
@@ -79,6 +80,11 @@ class PluginDescription:
     :param version: that distribution's version, if known.
     :param hooks: names of the hooks it implements, sorted.
     :param builtin: True for core's own plugins (:data:`DEFAULT_PLUGINS`).
+    :param registered: kind (``models``, ``losses``, ``datasets``, ``commands``) → the names
+        it registered, for the registries filled so far (:func:`check_plugins` fills all).
+    :param problems: what went wrong, one sentence each: it could not be imported, a hook
+        raised or registered an invalid name, a hook is unknown or takes a parameter its
+        spec does not have, it implements no hook, a name it registered is ambiguous.
     """
 
     name: str
@@ -87,6 +93,13 @@ class PluginDescription:
     version: str | None
     hooks: tuple[str, ...]
     builtin: bool
+    registered: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+
+    @property
+    def healthy(self) -> bool:
+        """Whether the plugin loaded and registered without any problem."""
+        return not self.problems
 
 
 @dataclass(frozen=True)
@@ -103,6 +116,8 @@ class _State:
         self.sources: dict[str, _Source] = {}
         self.registries: dict[str, Registry[Any]] = {}
         self.building: set[str] = set()
+        #: plugin name → problems, in the order they happened (also warned about)
+        self.problems: dict[str, list[str]] = {}
 
 
 _lock = threading.RLock()
@@ -140,18 +155,30 @@ def command_registry() -> CommandRegistry:
 
 
 def list_plugins() -> list[PluginDescription]:
-    """Every loaded plugin: built-ins first, then entry points by name.
+    """Every plugin: built-ins first, then entry points by name, with what each registered
+    in the registries filled so far and its problems.
 
-    Plugins that failed to import are not listed (they were reported by a warning).
+    A plugin that failed to import is listed too, with no hooks and its problem.
     """
     state = _get_state()
     with _lock:
         result = []
         for name, source in state.sources.items():
             plugin = state.pm.get_plugin(name)
-            if plugin is None:
-                continue
             hooks = sorted(caller.name for caller in state.pm.get_hookcallers(plugin) or ())
+            registered = {
+                registry.kinds: tuple(e.name for e in registry.entries() if e.provider == name)
+                for hook, registry in state.registries.items()
+                if hook in _REGISTRY_HOOKS
+            }
+            problems = list(state.problems.get(name, ()))
+            for registry in state.registries.values():
+                problems += [
+                    f"{registry.kind} {e.name!r} is ambiguous: another plugin registers it "
+                    f"too (use '{name}:{e.name}')"
+                    for e in registry.entries()
+                    if e.provider == name and registry.is_ambiguous(e.name)
+                ]
             result.append(
                 PluginDescription(
                     name=name,
@@ -160,9 +187,18 @@ def list_plugins() -> list[PluginDescription]:
                     version=source.version,
                     hooks=tuple(hooks),
                     builtin=source.builtin,
+                    registered={k: v for k, v in registered.items() if v},
+                    problems=tuple(problems),
                 )
             )
         return result
+
+
+def check_plugins() -> list[PluginDescription]:
+    """Run every hook (fill every registry), then :func:`list_plugins`: ``matting plugins``."""
+    for hook, cls in _REGISTRY_HOOKS.items():
+        _registry(hook, cls)
+    return list_plugins()
 
 
 def register_plugin(module_or_obj: object, name: str | None = None) -> str:
@@ -187,7 +223,7 @@ def register_plugin(module_or_obj: object, name: str | None = None) -> str:
         try:
             pm.register(module_or_obj, name=name)
         except (ValueError, pluggy.PluginValidationError) as exc:
-            raise PluginError(f"cannot register plugin {name!r}: {_one_line(exc)}") from exc
+            raise PluginError(f"cannot register plugin {name!r}: {_reason(exc)}") from exc
         try:
             unknown = _unknown_hooks(pm, module_or_obj)
             if unknown:
@@ -270,20 +306,37 @@ def _load_entry_point(state: _State, ep: importlib.metadata.EntryPoint) -> None:
             _warn(f"{label} is not loaded: the name is already taken by module {existing.module!r}")
         return
 
+    state.sources[ep.name] = source
     try:
         plugin = ep.load()
     except Exception as exc:
-        _warn(f"{label} could not be imported: {_one_line(exc)}")
+        _problem(state, ep.name, f"{label} could not be imported: {_one_line(exc)}")
         return
     try:
         state.pm.register(plugin, name=ep.name)
     except (ValueError, pluggy.PluginValidationError) as exc:
-        _warn(f"{label} could not be registered: {_one_line(exc)}")
+        _problem(state, ep.name, f"{label} could not be registered: {_reason(exc)}")
         return
-    state.sources[ep.name] = source
     unknown = _unknown_hooks(state.pm, plugin)
     if unknown:
-        _warn(f"{label} {unknown}")
+        _problem(state, ep.name, f"{label} {unknown}")
+    if not state.pm.get_hookcallers(plugin):
+        _problem(state, ep.name, f"{label} {_no_hooks(plugin)}")
+
+
+def _no_hooks(plugin: object) -> str:
+    """Why a plugin implements no hook: usually hook functions without ``@hookimpl``."""
+    unmarked = sorted(
+        name
+        for name in dir(plugin)
+        if name.startswith("matting_") and callable(getattr(plugin, name, None))
+    )
+    if unmarked:
+        return "implements no hook: mark " + ", ".join(unmarked) + " with @matting_core.hookimpl"
+    return (
+        "implements no hook: it has no function marked with @matting_core.hookimpl "
+        "(see docs/hooks.md)"
+    )
 
 
 def _unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> str:
@@ -335,7 +388,11 @@ def _registry(hook_name: str, cls: type[RegistryT]) -> RegistryT:
                         if source is not None and source.builtin:
                             raise
                         label = _label(impl.plugin_name, source)
-                        _warn(f"{label} failed in {hook_name}: {_one_line(exc)}")
+                        _problem(
+                            state,
+                            impl.plugin_name,
+                            f"{label} failed in {hook_name}: {_reason(exc)}",
+                        )
                 state.registries[hook_name] = registry
             finally:
                 state.building.discard(hook_name)
@@ -357,6 +414,14 @@ def _label(name: str, source: _Source | None) -> str:
     return f"matting plugin {name!r} (module {module!r})"
 
 
+def _reason(exc: BaseException) -> str:
+    """The whole reason, on one line: every line of the message joined with '; ' (pluggy's
+    validation errors put the offending parameter on their third line)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = "; ".join(lines)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def _one_line(exc: BaseException) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     text = lines[0] + (" …" if len(lines) > 1 else "") if lines else ""
@@ -364,4 +429,10 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _warn(message: str) -> None:
+    warnings.warn(message, PluginLoadWarning, stacklevel=3)
+
+
+def _problem(state: _State, plugin: str, message: str) -> None:
+    """Record a plugin's problem for ``matting plugins`` and warn about it once."""
+    state.problems.setdefault(plugin, []).append(message)
     warnings.warn(message, PluginLoadWarning, stacklevel=3)

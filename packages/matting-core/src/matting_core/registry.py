@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from matting_core.errors import (
+    AmbiguousNameError,
     CheckpointError,
     DuplicateNameWarning,
     PluginError,
@@ -48,6 +49,7 @@ __all__ = [
     "ModelRegistry",
     "Registry",
     "RegistryEntry",
+    "bare_name",
 ]
 
 #: Registry names: lowercase letters, digits, ``-`` and ``_``, starting with a letter or digit.
@@ -119,7 +121,6 @@ class ModelInfo:
     :param input_channels: channels the network sees, e.g. 6 for RGB + one-hot trimap.
     :param config_class: the model's config dataclass; ``config_class()`` is the default
         config, and its fields are the options ``create_model(name, **overrides)`` accepts.
-    :param checkpoint_formats: file formats the model's weights are published in.
     :param mean: per-channel RGB mean used to normalise the image (after scaling to [0, 1]).
     :param std: per-channel RGB standard deviation used to normalise the image.
     :param pad_multiple: inputs are padded so that H and W are multiples of this.
@@ -128,8 +129,14 @@ class ModelInfo:
         (the official GCA demo pads 32 so that borders see context; 0 pads bottom/right only).
     :param min_size: inputs are padded up to at least this height and width (a network whose
         deepest block needs a minimum grid); 0 sets no minimum.
+    :param needs_weights: False for a model without learned parameters (a classical method,
+        the trimap baseline): ``load_model`` builds it without a checkpoint, and ``matting
+        list`` says so.  True (the default) for a network: it runs with ``--checkpoint`` or
+        with ``default_weights``.
     :param default_weights: bundled weights as a package resource,
-        ``"package:relative/path.safetensors"``, or None when there are none.
+        ``"package:relative/path.safetensors"``, or None when there are none.  Weights
+        trained as another registered variant (their sidecar's ``model_name``) run that
+        variant, and ``matting list`` and ``matting predict`` say so.
     :param remap_official: pure function mapping the official release's state-dict key names
         to this implementation's (no I/O, no module mutation), or None.
     :param description: one line for ``matting list``.
@@ -145,13 +152,13 @@ class ModelInfo:
     needs_trimap: bool
     input_channels: int
     config_class: type
-    checkpoint_formats: tuple[str, ...] = ("safetensors", "pth")
     mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
     std: tuple[float, float, float] = (0.229, 0.224, 0.225)
     pad_multiple: int = 32
     pad_mode: str = "reflect"
     pad_margin: int = 0
     min_size: int = 0
+    needs_weights: bool = True
     default_weights: str | None = None
     remap_official: Callable[[dict[str, Tensor]], dict[str, Tensor]] | None = None
     description: str = ""
@@ -165,7 +172,7 @@ class ModelInfo:
             raise PluginError(
                 f"ModelInfo.config_class must be a dataclass type, got {self.config_class!r}"
             )
-        for name in ("mean", "std", "checkpoint_formats"):
+        for name in ("mean", "std"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if len(self.mean) != 3 or len(self.std) != 3:
             raise PluginError("ModelInfo.mean and ModelInfo.std must have 3 values (RGB)")
@@ -187,6 +194,10 @@ class ModelInfo:
             raise PluginError(
                 "ModelInfo.default_weights must look like 'package:relative/path.safetensors', "
                 f"got {self.default_weights!r}"
+            )
+        if not self.needs_weights and self.default_weights is not None:
+            raise PluginError(
+                "ModelInfo.default_weights given for a model with needs_weights=False"
             )
         if self.training_recipe is not None and not callable(self.training_recipe):
             raise PluginError("ModelInfo.training_recipe must be callable")
@@ -310,6 +321,12 @@ class RegistryEntry(Generic[InfoT]):
 class Registry(Generic[InfoT]):
     """A name → (factory, info, provider) mapping filled by plugins.
 
+    Two plugins may register the same name.  Such a clash is never resolved by the order in
+    which plugins load: the name becomes *ambiguous* (listed once per plugin, and an
+    :class:`~matting_core.errors.AmbiguousNameError` naming both when used), and the
+    qualified form ``PLUGIN:NAME`` (``gca:gca``) picks one.  A qualified name works for every
+    name, ambiguous or not.
+
     Subclasses fix :attr:`kind` (used in messages), :attr:`info_type` and
     :attr:`unknown_error`.
     """
@@ -320,7 +337,7 @@ class Registry(Generic[InfoT]):
     unknown_error: ClassVar[type[UnknownNameError]] = UnknownNameError
 
     def __init__(self) -> None:
-        self._entries: dict[str, RegistryEntry[InfoT]] = {}
+        self._entries: dict[str, list[RegistryEntry[InfoT]]] = {}
         self._provider: str | None = None
 
     # -- filling --------------------------------------------------------------------------
@@ -331,8 +348,8 @@ class Registry(Generic[InfoT]):
         :raises PluginError: the name is not lowercase letters, digits, ``-`` and ``_``;
             the factory is not callable; the info is of the wrong type; or the same plugin
             registers the name twice.
-        :warns DuplicateNameWarning: another plugin already registered the name; the first
-            registration is kept.
+        :warns DuplicateNameWarning: another plugin already registered the name, which is
+            now ambiguous (``PLUGIN:NAME`` picks one).
         """
         provider = self._provider
         who = _describe(provider)
@@ -350,18 +367,13 @@ class Registry(Generic[InfoT]):
                 f"{who} registered {self.kind} {name!r} with info of type {type(info).__name__}; "
                 f"expected {self.info_type.__name__}"
             )
-        existing = self._entries.get(name)
-        if existing is not None:
-            if existing.provider == provider:
-                raise PluginError(f"{who} registered {self.kind} {name!r} twice")
-            warnings.warn(
-                f"{self.kind} {name!r} from {who} is ignored: "
-                f"{_describe(existing.provider)} already registered it",
-                DuplicateNameWarning,
-                stacklevel=2,
-            )
-            return
-        self._entries[name] = RegistryEntry(name, factory, info, provider)
+        existing = self._entries.setdefault(name, [])
+        if any(entry.provider == provider for entry in existing):
+            raise PluginError(f"{who} registered {self.kind} {name!r} twice")
+        existing.append(RegistryEntry(name, factory, info, provider))
+        if len(existing) > 1:
+            error = AmbiguousNameError(self.kind, name, [str(e.provider) for e in existing])
+            warnings.warn(str(error), DuplicateNameWarning, stacklevel=2)
 
     @contextmanager
     def registering(self, provider: str) -> Iterator[None]:
@@ -370,13 +382,16 @@ class Registry(Generic[InfoT]):
         If the block raises, the names it added are removed again, so a plugin whose hook
         fails half-way leaves nothing behind.
         """
-        before = set(self._entries)
         previous, self._provider = self._provider, provider
         try:
             yield
         except BaseException:
-            for name in set(self._entries) - before:
-                del self._entries[name]
+            for name in list(self._entries):
+                kept = [e for e in self._entries[name] if e.provider != provider]
+                if kept:
+                    self._entries[name] = kept
+                else:
+                    del self._entries[name]
             raise
         finally:
             self._provider = previous
@@ -384,25 +399,57 @@ class Registry(Generic[InfoT]):
     # -- lookup ---------------------------------------------------------------------------
 
     def names(self, pattern: str | None = None) -> list[str]:
-        """Registered names, sorted, optionally filtered by a shell pattern (``"gca*"``)."""
+        """Registered names, sorted, optionally filtered by a shell pattern (``"gca*"``); an
+        ambiguous name appears once."""
         names = sorted(self._entries)
         if pattern is None:
             return names
         return [n for n in names if fnmatch.fnmatchcase(n, pattern)]
 
-    def get(self, name: str) -> RegistryEntry[InfoT]:
-        """The entry of ``name``.
+    def entries(self, pattern: str | None = None) -> list[RegistryEntry[InfoT]]:
+        """Every registration, sorted by name then plugin: an ambiguous name once per plugin."""
+        return [
+            entry
+            for name in self.names(pattern)
+            for entry in sorted(self._entries[name], key=lambda e: str(e.provider))
+        ]
 
-        :raises UnknownNameError: (the registry's subclass of it) no such name; the message
-            lists close matches and every known name.
+    def is_ambiguous(self, name: str) -> bool:
+        """Whether several plugins registered ``name``."""
+        return len(self._entries.get(name, ())) > 1
+
+    def get(self, name: str) -> RegistryEntry[InfoT]:
+        """The entry of ``name``, or of ``PLUGIN:NAME``.
+
+        :raises UnknownNameError: (the registry's subclass of it) no such name, or the plugin
+            of a qualified name did not register it; the message lists close matches and
+            every known name.
+        :raises AmbiguousNameError: several plugins registered ``name``; the message names
+            them and the qualified forms.
         """
-        try:
-            return self._entries[name]
-        except (KeyError, TypeError):
-            raise self.unknown_error(str(name), self._entries) from None
+        if not isinstance(name, str):
+            raise self.unknown_error(str(name), self._known())
+        plugin, colon, bare = name.rpartition(":")
+        found = self._entries.get(bare, [])
+        if colon:
+            found = [e for e in found if e.provider == plugin]
+        if not found:
+            raise self.unknown_error(name, self._known())
+        if len(found) > 1:
+            raise AmbiguousNameError(self.kind, bare, [str(e.provider) for e in found])
+        return found[0]
+
+    def _known(self) -> list[str]:
+        known = []
+        for name, entries in self._entries.items():
+            if len(entries) > 1:
+                known += [f"{e.provider}:{name}" for e in entries]
+            else:
+                known.append(name)
+        return known
 
     def info(self, name: str) -> InfoT:
-        """The info registered with ``name``."""
+        """The info registered with ``name`` (or ``PLUGIN:NAME``)."""
         return self.get(name).info
 
     def provider(self, name: str) -> str | None:
@@ -410,7 +457,11 @@ class Registry(Generic[InfoT]):
         return self.get(name).provider
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        if not isinstance(name, str):
+            return False
+        plugin, colon, bare = name.rpartition(":")
+        entries = self._entries.get(bare, [])
+        return any(e.provider == plugin for e in entries) if colon else bool(entries)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -420,6 +471,11 @@ class Registry(Generic[InfoT]):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {len(self)} {self.kinds}>"
+
+
+def bare_name(name: str) -> str:
+    """``NAME`` of a qualified ``PLUGIN:NAME`` (a bare name is returned as it is)."""
+    return name.rpartition(":")[2]
 
 
 def _describe(provider: str | None) -> str:

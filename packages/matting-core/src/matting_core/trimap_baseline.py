@@ -1,7 +1,9 @@
 """The trimap baseline: the reference row every matting model must beat.
 
 It reads the answer off the trimap: known foreground is 1, known background is 0, and every
-unknown pixel gets one constant (0.5 by default).  It has no parameters and ignores the
+unknown pixel gets one constant (0.5 by default).  The rule is
+:func:`matting_core.evaluation.baseline_alpha`, which ``matting evaluate --baseline`` applies
+too, so the model and the evaluation's reference row are one baseline.  It has no parameters and ignores the
 image; a learned model that does not beat it on the unknown region has learned nothing.
 """
 
@@ -9,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor, nn
 
 from matting_core.errors import ConfigError
+from matting_core.evaluation import baseline_alpha
 from matting_core.inference import check_model_inputs
 
 __all__ = ["TrimapBaseline", "TrimapBaselineConfig"]
@@ -57,5 +59,4 @@ class TrimapBaseline(nn.Module):
     def forward(self, image: Tensor, trimap: Tensor | None) -> dict[str, Tensor]:
         check_model_inputs(image, trimap, model="the trimap baseline")
         unknown, foreground = trimap[:, 1:2], trimap[:, 2:3]
-        alpha = foreground + self.config.unknown_value * unknown
-        return {"alpha": torch.clamp(alpha, 0.0, 1.0)}
+        return {"alpha": baseline_alpha(foreground, unknown, self.config.unknown_value)}

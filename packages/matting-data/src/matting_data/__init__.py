@@ -10,7 +10,7 @@ Writers (:func:`write_alpha`, :func:`write_image`) are atomic. All data errors d
 :class:`DataError` (a :class:`ValueError`).
 """
 
-from matting_data.atomic import atomic_write_bytes
+from matting_data.atomic import atomic_write_bytes, atomic_write_many
 from matting_data.augmentation import (
     CombineForegrounds,
     Compose,
@@ -156,6 +156,7 @@ __all__ = [
     "__version__",
     "alphagan_pipeline",
     "atomic_write_bytes",
+    "atomic_write_many",
     "background_leak",
     "band_trimap",
     "build_composition_test_set",

@@ -28,7 +28,7 @@ from matting_data.datasets.base import Layout, check_index
 from matting_data.errors import DataError, TrimapValueError
 from matting_data.trimap import TRIMAP_BACKGROUND, TRIMAP_FOREGROUND, TRIMAP_UNKNOWN
 
-__all__ = ["MattingDataset", "Transform", "sample_rng", "sample_to_tensors"]
+__all__ = ["MattingDataset", "Transform", "sample_rng", "sample_to_tensors", "trimap_tensors"]
 
 #: A sample transform: ``transform(sample, rng) -> sample`` (see :mod:`matting_data.augmentation`).
 Transform = Callable[[dict[str, Any], np.random.Generator], dict[str, Any]]
@@ -121,7 +121,7 @@ def sample_to_tensors(sample: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in sample.items():
         if key == "trimap" and isinstance(value, np.ndarray):
-            out["trimap"], out["trimap_onehot"] = _trimap_tensors(value, sample.get("name"))
+            out["trimap"], out["trimap_onehot"] = trimap_tensors(value, sample.get("name"))
         elif isinstance(value, np.ndarray):
             out[key] = _array_to_tensor(value)
         else:
@@ -139,7 +139,15 @@ def _array_to_tensor(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(array))
 
 
-def _trimap_tensors(trimap: np.ndarray, name: object) -> tuple[torch.Tensor, torch.Tensor]:
+def trimap_tensors(trimap: np.ndarray, name: object = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The toolkit's one trimap encoder for networks: (H, W) uint8 {0, 128, 255} ->
+    ``(scalar, onehot)``: (1, H, W) float32 {0, 0.5, 1} (the losses' trimap) and (3, H, W)
+    float32 one-hot [background, unknown, foreground] (the networks' input).
+
+    Raises:
+        TrimapValueError: not uint8, or a value outside {0, 128, 255}; names ``name``.
+        DataError: not (H, W).
+    """
     label = "trimap" if name is None else f"trimap of sample {name!r}"
     if trimap.ndim != 2:
         raise DataError(f"{label} has shape {trimap.shape}, but (H, W) is expected.")

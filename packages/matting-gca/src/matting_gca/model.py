@@ -258,7 +258,6 @@ GCA_INFO = ModelInfo(
     needs_trimap=True,
     input_channels=6,
     config_class=GCAConfig,
-    checkpoint_formats=("safetensors", "pth"),
     mean=(0.485, 0.456, 0.406),
     std=(0.229, 0.224, 0.225),
     pad_multiple=SIZE_MULTIPLE,
@@ -266,6 +265,9 @@ GCA_INFO = ModelInfo(
     # The release's demo.py (its path for real photos) adds a 32 px reflect border on every
     # side before rounding up to 32; its Composition-1k tester pads bottom/right only.
     pad_margin=32,
+    # The bundled weights are a gca-small's (the full network's were not trained here): with
+    # no --checkpoint, `--model gca` runs gca-small, and `matting list` / `matting predict`
+    # say so. The full network runs with --checkpoint (the official gca-dist.pth).
     default_weights=BUNDLED_WEIGHTS,
     training_recipe=_gca_recipe,
     remap_official=remap_official_keys,
@@ -274,22 +276,10 @@ GCA_INFO = ModelInfo(
     extra_outputs=GCA_EXTRA_OUTPUTS,
 )
 
-GCA_SMALL_INFO = ModelInfo(
-    paper=PAPER,
-    needs_trimap=True,
-    input_channels=6,
+GCA_SMALL_INFO = dataclasses.replace(
+    GCA_INFO,
     config_class=GCASmallConfig,
-    checkpoint_formats=("safetensors",),
-    mean=(0.485, 0.456, 0.406),
-    std=(0.229, 0.224, 0.225),
-    pad_multiple=SIZE_MULTIPLE,
-    pad_mode="reflect",
-    # The release's demo.py (its path for real photos) adds a 32 px reflect border on every
-    # side before rounding up to 32; its Composition-1k tester pads bottom/right only.
-    pad_margin=32,
-    default_weights=BUNDLED_WEIGHTS,
-    training_recipe=_gca_recipe,
     remap_official=None,
-    description="GCA Matting with half the channels (width 0.5); no official weights",
+    description="GCA Matting with half the channels (width 0.5), trained here; no official weights",
     extra_outputs=GCA_EXTRA_OUTPUTS,
 )

@@ -306,33 +306,28 @@ HOP_EXTRA_OUTPUTS = (
     ),
 )
 
-_COMMON = {
-    "paper": PAPER,
-    "needs_trimap": True,
-    "input_channels": 6,
-    "checkpoint_formats": ("safetensors", "pth"),
-    "mean": (0.485, 0.456, 0.406),
-    "std": (0.229, 0.224, 0.225),
-    "pad_multiple": SIZE_MULTIPLE,
-    "pad_mode": "reflect",
+HOP_INFO = ModelInfo(
+    paper=PAPER,
+    needs_trimap=True,
+    input_channels=6,
+    config_class=HOPConfig,
+    mean=(0.485, 0.456, 0.406),
+    std=(0.229, 0.224, 0.225),
+    pad_multiple=SIZE_MULTIPLE,
+    pad_mode="reflect",
     # The release's Composition-1k tester (the paper's evaluation, rate 2) pads bottom/right
     # only; its demo.py (rate 1, real photos) adds a 32 px border first: --pad-margin 32.
-    "pad_margin": 0,
-    "min_size": MIN_SIZE,
-    "training_recipe": _hop_recipe,
-    "remap_official": remap_official_keys,
-    "extra_outputs": HOP_EXTRA_OUTPUTS,
-}
-
-HOP_INFO = ModelInfo(
-    config_class=HOPConfig,
+    pad_margin=0,
+    min_size=MIN_SIZE,
+    training_recipe=_hop_recipe,
+    remap_official=remap_official_keys,
+    extra_outputs=HOP_EXTRA_OUTPUTS,
     description="HOP Matting (ResNet-34 U-Net, global + 3 local HOP blocks, PosE, TriE); "
     "loads the official HOP-9x9-RI.pth",
-    **_COMMON,
 )
 
-HOP_ALL_DATA_INFO = ModelInfo(
+HOP_ALL_DATA_INFO = dataclasses.replace(
+    HOP_INFO,
     config_class=HOPAllDataConfig,
     description="HOP Matting with BatchNorm eps 1e-5; loads the official HOP-9x9-RI-all-data.pth",
-    **_COMMON,
 )

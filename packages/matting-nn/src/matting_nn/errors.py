@@ -2,9 +2,11 @@
 
 matting-nn imports no other project package, so its errors have their own base,
 :class:`MattingNNError`.  Each also derives from ``ValueError`` so that ``except ValueError``
-in callers keeps working; a plugin that builds networks from user options turns them into
-``matting_core.ConfigError`` / ``CheckpointError`` where the user's key is known (the option's
-name, the config file), so that the command line reports them as one sentence.
+in callers keeps working.  ``MattingNNError.matting_user_error = True`` tells matting-core's
+command line (``matting_core.errors.is_user_error``) to report them as one sentence with exit
+code 2, like its own errors, without either package importing the other; a plugin that knows
+which option or file the user gave may still turn them into ``matting_core.ConfigError`` /
+``CheckpointError`` naming it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ __all__ = ["BlockConfigError", "MattingNNError", "PretrainedWeightsError"]
 
 class MattingNNError(ValueError):
     """Base of every error matting-nn raises on bad input."""
+
+    #: Read by matting-core's command line: report as one sentence, exit code 2.
+    matting_user_error = True
 
 
 class BlockConfigError(MattingNNError):

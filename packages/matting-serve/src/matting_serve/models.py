@@ -38,9 +38,15 @@ class Models:
         self._calls: dict[str, int] = {}
 
     def names(self) -> list[str]:
-        from matting_core import list_models
+        """Every registered model; a name two plugins register, once per plugin as
+        ``PLUGIN:NAME`` (core never picks one of them by itself)."""
+        from matting_core.plugins import model_registry
 
-        return list_models()
+        registry = model_registry()
+        return [
+            f"{entry.provider}:{entry.name}" if registry.is_ambiguous(entry.name) else entry.name
+            for entry in registry.entries()
+        ]
 
     def default(self) -> str | None:
         names = self.names()

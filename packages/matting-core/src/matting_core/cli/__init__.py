@@ -79,13 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_plugin_commands(subparsers: argparse._SubParsersAction) -> None:
-    """The subcommands plugins register through ``matting_register_commands``."""
+    """The subcommands plugins register through ``matting_register_commands``.
+
+    A name two plugins register is added once per plugin, as ``PLUGIN:NAME`` only: the bare
+    name is refused by :func:`main` with an error naming both (never resolved by order).
+    """
     from matting_core.errors import DuplicateNameWarning, PluginLoadWarning
     from matting_core.plugins import command_registry
 
     registry = command_registry()
-    for name in registry.names():
-        entry = registry.get(name)
+    for entry in registry.entries():
+        name = entry.name
         if name in COMMANDS:
             warnings.warn(
                 f"command {name!r} from plugin {entry.provider!r} is ignored: "
@@ -106,13 +110,30 @@ def _add_plugin_commands(subparsers: argparse._SubParsersAction) -> None:
                 stacklevel=2,
             )
             continue
+        qualified = f"{entry.provider}:{name}"
         parser = subparsers.add_parser(
-            name,
+            qualified if registry.is_ambiguous(name) else name,
             parents=[options],
-            help=entry.info.help,
+            help=entry.info.help
+            + (f" (plugin {entry.provider})" if registry.is_ambiguous(name) else ""),
             description=entry.info.description or entry.info.help,
         )
         parser.set_defaults(run=entry.info.run)
+
+
+def _ambiguous_command(argv: Sequence[str]) -> str | None:
+    """The error for a plugin command two plugins register, named without its plugin."""
+    from matting_core.plugins import command_registry
+
+    command = next((arg for arg in argv if not arg.startswith("-")), None)
+    registry = command_registry()
+    if command is None or command in COMMANDS or not registry.is_ambiguous(command):
+        return None
+    try:
+        registry.get(command)
+    except LookupError as exc:
+        return str(exc)
+    return None  # pragma: no cover - is_ambiguous said it would raise
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:
@@ -127,6 +148,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "--verbose" not in argv:
         warnings.formatwarning = _one_line_warning  # type: ignore[assignment]
     parser = build_parser()
+    ambiguous = _ambiguous_command(argv)
+    if ambiguous is not None:
+        print(f"matting: error: {ambiguous}", file=sys.stderr)
+        return EXIT_USAGE
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
@@ -134,16 +159,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         _quiet_opencv()
 
-    from matting_core.errors import USER_ERRORS
+    from matting_core.errors import is_user_error
 
     try:
         code = int(args.run(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
         return code
-    except USER_ERRORS as exc:
-        if args.verbose:
-            raise
-        return _error(args.command, str(exc))
     except BrokenPipeError:
         if args.verbose:
             raise
@@ -159,6 +180,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"matting {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # the toolkit's errors, and a plugin's own error types that declare themselves
+        # user errors (matting_core.errors.is_user_error); anything else is a bug
+        if args.verbose or not is_user_error(exc):
+            raise
+        return _error(args.command, str(exc))
 
 
 def _error(command: str, message: str) -> int:

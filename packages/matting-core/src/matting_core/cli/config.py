@@ -36,12 +36,27 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="skip checking model, loss and dataset names against the registries",
     )
+    options = actions.add_parser(
+        "options",
+        help="print a model's [model] options: key, type, default, meaning",
+        description=(
+            "Print the options of a registered model (the fields of its config dataclass): "
+            "what [model] options in a training config and --set in matting predict take."
+        ),
+    )
+    options.add_argument("model", metavar="MODEL", help="a registered model name")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from matting_core.training.config import check_names, dump_config, load_config
 
+    if args.action == "options":
+        from matting_core import get_model_info
+        from matting_core.training.reference import options_table
+
+        print(options_table(get_model_info(args.model).config_class))
+        return 0
     cfg = load_config(args.config, args.overrides)
     if not args.no_check:
         check_names(cfg)

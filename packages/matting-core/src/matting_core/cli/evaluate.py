@@ -270,10 +270,10 @@ def _write_pictures(
     images: dict[str, Path],
     protocol: str,
 ) -> None:
-    from matting_core._atomic import atomic_write_bytes
     from matting_core.evaluation import summarise
     from matting_core.report import failure_sheet, html_report, sheet_columns, worst_cases
     from matting_data import write_image
+    from matting_data.atomic import atomic_write_bytes
 
     files = {(method, gt.stem): (pred, gt, trimap) for method, pred, gt, trimap in jobs if pred}
     count = args.worst or 8

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import sys
 from pathlib import Path
+from typing import Any
 
 from matting_core.cli import _predict_outputs
 from matting_core.cli._checks import (
@@ -50,7 +51,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="model option, e.g. --set rate=1 (repeatable)",
+        help=(
+            "model option, e.g. --set rate=1 (repeatable); VALUE as in 'matting train --set': "
+            "a TOML literal, or text read by the option's type (3,4 for a list, none to unset)"
+        ),
     )
     parser.add_argument("--images", type=Path, metavar="DIR", help="folder of input images")
     parser.add_argument("--trimaps", type=Path, metavar="DIR", help="folder of trimaps")
@@ -219,12 +223,7 @@ def run(args: argparse.Namespace) -> int:
     overrides = parse_overrides(info.config_class, args.overrides)
     loaded = load_model(args.model, args.checkpoint, **overrides)
     if loaded.bundled and shard.is_main:
-        variant = f" (a {loaded.name!r} model)" if loaded.name != args.model else ""
-        print(
-            f"matting predict: no --checkpoint given, using the bundled weights of "
-            f"{args.model!r}{variant}: {loaded.weights}",
-            file=sys.stderr,
-        )
+        print(f"matting predict: {bundled_weights_note(args.model, loaded)}", file=sys.stderr)
     info = loaded.info
     device = shard.device(args.device)
     if device:
@@ -343,3 +342,16 @@ def _summarise(
             print(f"{name}{'s' if folder else ''} written to {path}")
     if args.save_extras is not None:
         print(f"pictures of the model's extra outputs written to {args.save_extras}")
+
+
+def bundled_weights_note(asked: str, loaded: Any) -> str:
+    """Which network and weights run when ``--model ASKED`` is given no checkpoint."""
+    from matting_core.registry import bare_name
+
+    if bare_name(loaded.name) == bare_name(asked):
+        return f"no --checkpoint given: {asked!r} runs with its bundled weights {loaded.weights}"
+    return (
+        f"no --checkpoint given: {asked!r} has no weights of its own, so its plugin's bundled "
+        f"weights run, which are a {loaded.name!r} network ({loaded.info.description}): "
+        f"{loaded.weights}; for {asked!r} itself pass --checkpoint"
+    )

@@ -39,19 +39,17 @@ checked against the registries by :func:`check_names`, which needs the plugins l
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import math
 import re
-import types
-import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal
 
 import tomllib
 
+from matting_core.config_values import InvalidValue, build_dataclass, parse_assignment, show_value
 from matting_core.errors import ConfigError, MattingError
 
 __all__ = [
@@ -65,6 +63,7 @@ __all__ = [
     "RunConfig",
     "ScheduleConfig",
     "TrainConfig",
+    "WeightSchedule",
     "apply_overrides",
     "check_names",
     "config_from_dict",
@@ -75,13 +74,9 @@ __all__ = [
 ]
 
 
-class _Invalid(Exception):
-    """A value out of range: (field name, message); turned into a ConfigError with the key."""
-
-
 def _require(ok: bool, name: str, message: str) -> None:
     if not ok:
-        raise _Invalid(name, message)
+        raise InvalidValue(name, message)
 
 
 # --------------------------------------------------------------------------------------------
@@ -94,7 +89,11 @@ class RunConfig:
     """``[run]``: length, cadence and reproducibility of a run.
 
     :param seed: seeds model initialisation, data order and augmentation.
-    :param steps: optimiser steps to train for (each of ``optim.accumulate`` micro-batches).
+    :param steps: optimiser steps to train for (each of ``optim.accumulate`` micro-batches);
+        0 when the run is set in ``epochs``.  Exactly one of ``steps`` and ``epochs`` is > 0.
+    :param epochs: passes over the training set to train for instead of ``steps``; the engine
+        turns them into steps (``ceil(epochs × micro-batches per epoch / optim.accumulate)``)
+        once the data is loaded, and the schedules run over those steps.
     :param log_every: steps between lines of ``metrics.jsonl`` (and TensorBoard points).
     :param val_every: steps between validations; 0 validates only at the end.
     :param checkpoint_every: steps between full training-state checkpoints; 0 only at the end.
@@ -108,7 +107,8 @@ class RunConfig:
     """
 
     seed: int = 0
-    steps: int = 1000
+    steps: int = 0
+    epochs: int = 0
     log_every: int = 10
     val_every: int = 0
     checkpoint_every: int = 1000
@@ -121,7 +121,8 @@ class RunConfig:
     def _check(self) -> None:
         _require(self.seed >= 0, "seed", f"must be >= 0, got {self.seed}")
         _require(self.previews >= 0, "previews", f"must be >= 0, got {self.previews}")
-        _require(self.steps >= 1, "steps", f"must be >= 1, got {self.steps}")
+        _require(self.steps >= 0, "steps", f"must be >= 0, got {self.steps}")
+        _require(self.epochs >= 0, "epochs", f"must be >= 0, got {self.epochs}")
         _require(self.log_every >= 1, "log_every", f"must be >= 1, got {self.log_every}")
         _require(self.val_every >= 0, "val_every", f"must be >= 0, got {self.val_every}")
         _require(
@@ -251,16 +252,65 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class WeightSchedule:
+    """``[loss.schedules.NAME]``: a loss term's weight as a step function of the epoch (or step).
+
+    HAttMatting's SSIM weight, 0.1 in the first epoch and 0.025 after it::
+
+        [loss.schedules.ssim]
+        unit = "epoch"
+        milestones = [1]
+        values = [0.1, 0.025]
+
+    :param unit: what ``milestones`` count: ``epoch`` (0-based passes over the training set)
+        or ``step`` (0-based optimiser steps).
+    :param milestones: where the next value starts, increasing: ``values[i]`` holds from
+        ``milestones[i - 1]`` (or the start) until ``milestones[i]``.
+    :param values: the weights, one more than ``milestones``; ``values[0]`` must equal the
+        term's weight in ``loss.terms`` (the weight at step 0).
+    """
+
+    unit: Literal["epoch", "step"] = "epoch"
+    milestones: tuple[int, ...] = ()
+    values: tuple[float, ...] = ()
+
+    def _check(self) -> None:
+        _require(
+            len(self.values) == len(self.milestones) + 1,
+            "values",
+            f"must hold one value more than milestones ({len(self.milestones)}), "
+            f"got {len(self.values)}",
+        )
+        _require(all(v >= 0 for v in self.values), "values", "must be >= 0")
+        _require(
+            all(m > 0 for m in self.milestones)
+            and all(a < b for a, b in zip(self.milestones, self.milestones[1:], strict=False)),
+            "milestones",
+            f"must be increasing and > 0, got {list(self.milestones)}",
+        )
+
+    def value(self, step: int, epoch: int) -> float:
+        """The weight at optimiser step ``step`` of epoch ``epoch`` (both 0-based)."""
+        import bisect
+
+        position = epoch if self.unit == "epoch" else step
+        return self.values[bisect.bisect_right(self.milestones, position)]
+
+
+@dataclass(frozen=True)
 class LossConfig:
     """``[loss]``: the weighted loss terms of the generator.
 
     :param terms: registered loss name → weight (``{ l1_unknown = 1.0 }``).
     :param options: registered loss name → its factory's options
         (``[loss.options.alpha_prediction] region = "unknown"``).
+    :param schedules: registered loss name → :class:`WeightSchedule` of its weight
+        (``[loss.schedules.ssim]``); a term without one keeps its ``terms`` weight.
     """
 
     terms: dict[str, float] = field(default_factory=dict)
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    schedules: dict[str, WeightSchedule] = field(default_factory=dict)
 
     def _check(self) -> None:
         for name, weight in self.terms.items():
@@ -269,12 +319,25 @@ class LossConfig:
                 f"terms.{name}",
                 f"must be >= 0, got {weight} (a negative weight trains to maximise the loss)",
             )
-        for name in self.options:
+        for table in ("options", "schedules"):
+            for name in getattr(self, table):
+                _require(
+                    name in self.terms,
+                    f"{table}.{name}",
+                    f"is for a loss that is not in loss.terms ({', '.join(self.terms) or 'none'})",
+                )
+        for name, schedule in self.schedules.items():
             _require(
-                name in self.terms,
-                f"options.{name}",
-                f"gives options for a loss that is not in loss.terms ({', '.join(self.terms) or 'none'})",
+                schedule.values[0] == self.terms[name],
+                f"terms.{name}",
+                f"is {self.terms[name]} but loss.schedules.{name} starts at "
+                f"{schedule.values[0]}; the term's weight is the schedule's weight at step 0",
             )
+
+    def weight(self, name: str, step: int, epoch: int) -> float:
+        """The weight of term ``name`` at ``step`` of ``epoch``: its schedule's, else ``terms``'."""
+        schedule = self.schedules.get(name)
+        return schedule.value(step, epoch) if schedule is not None else self.terms[name]
 
 
 @dataclass(frozen=True)
@@ -317,9 +380,14 @@ class AdversarialConfig:
     :param options: its constructor options (for ``matting_nn.PatchGANDiscriminator``:
         ``in_channels``, ``base_channels``, ``n_layers``, ``norm``).
     :param gan_loss: ``gan_bce`` (the papers' log-loss) or ``lsgan``.
-    :param weight: weight of the adversarial term in the generator loss
-        (HAttMatting λ1 = 0.05).
-    :param d_steps: discriminator updates per generator update.
+    :param weight: λ_GAN, the weight of the adversarial term in the generator loss
+        (HAttMatting λ1 = 0.05); 0 trains the generator exactly as without ``[adversarial]``
+        (the non-GAN baseline: the discriminator is neither run nor updated).
+    :param d_steps: discriminator updates per generator update it takes part in.
+    :param d_every: update the discriminator after every ``d_every``-th generator step only
+        (a D:G update ratio below 1 is ``d_steps = 1``, ``d_every = N``).
+    :param warmup_steps: generator steps before the adversarial term starts: during them the
+        generator trains on the ``[loss]`` terms alone and the discriminator is not updated.
     :param optim: the discriminator's optimiser; absent means a copy of ``[optim]``.
     :param schedule: its schedule; absent means a copy of ``[schedule]``.
     """
@@ -329,12 +397,16 @@ class AdversarialConfig:
     gan_loss: Literal["gan_bce", "lsgan"] = "gan_bce"
     weight: float = 0.05
     d_steps: int = 1
+    d_every: int = 1
+    warmup_steps: int = 0
     optim: OptimConfig | None = None
     schedule: ScheduleConfig | None = None
 
     def _check(self) -> None:
         _require(self.weight >= 0, "weight", f"must be >= 0, got {self.weight}")
         _require(self.d_steps >= 1, "d_steps", f"must be >= 1, got {self.d_steps}")
+        _require(self.d_every >= 1, "d_every", f"must be >= 1, got {self.d_every}")
+        _require(self.warmup_steps >= 0, "warmup_steps", f"must be >= 0, got {self.warmup_steps}")
 
 
 @dataclass(frozen=True)
@@ -358,9 +430,15 @@ class TrainConfig:
             f"must not exceed optim.lr ({self.optim.lr}), got {self.schedule.min_lr}",
         )
         _require(
-            self.schedule.warmup_steps <= self.run.steps,
+            self.run.epochs or self.schedule.warmup_steps <= self.run.steps,
             "schedule.warmup_steps",
             f"must not exceed run.steps ({self.run.steps}), got {self.schedule.warmup_steps}",
+        )
+        _require(
+            (self.run.steps > 0) != (self.run.epochs > 0),
+            "run.steps",
+            "give the length of the run as run.steps or as run.epochs (exactly one of them "
+            f"> 0), got steps = {self.run.steps}, epochs = {self.run.epochs}",
         )
 
     @property
@@ -386,112 +464,13 @@ class TrainConfig:
 def config_from_dict(data: Mapping[str, Any]) -> TrainConfig:
     """Validate a parsed TOML document into a :class:`TrainConfig`.
 
+    Values are read by :func:`matting_core.config_values.coerce`, the reader of every config
+    value of the toolkit.
+
     :raises ConfigError: unknown key, missing required key, wrong type or value out of range;
         the message starts with the full key (``optim.lr: expected a float, got 'fast'``).
     """
-    return _build(TrainConfig, data, "")
-
-
-def _build(cls: type, data: Any, prefix: str) -> Any:
-    where = prefix[:-1] if prefix else "config"
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{where}: expected a table, got {_show(data)}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    hints = typing.get_type_hints(cls)
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in fields:
-            raise ConfigError(_unknown_key(prefix, str(key), fields))
-        values[key] = _convert(value, hints[key], prefix + key)
-    for name, f in fields.items():
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        if required and name not in values:
-            what = "table" if dataclasses.is_dataclass(hints[name]) else "key"
-            raise ConfigError(f"{prefix}{name}: required {what} is missing")
-    obj = cls(**values)
-    try:
-        obj._check()
-    except _Invalid as exc:
-        name, message = exc.args
-        raise ConfigError(f"{prefix}{name}: {message}") from None
-    return obj
-
-
-def _unknown_key(prefix: str, key: str, fields: Iterable[str]) -> str:
-    names = list(fields)
-    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
-    if close:
-        return f"{prefix}{key}: unknown key; did you mean {prefix}{close[0]}?"
-    return f"{prefix}{key}: unknown key; valid keys here: " + ", ".join(prefix + n for n in names)
-
-
-_ARTICLE = {bool: "true or false", int: "an integer", float: "a float", str: "a string"}
-
-
-def _convert(value: Any, tp: Any, key: str) -> Any:
-    """``value`` checked against type ``tp``, or a ConfigError naming ``key``."""
-    origin, args = get_origin(tp), get_args(tp)
-    if tp is Any:
-        return value
-    if origin in (Union, types.UnionType):
-        # TOML has no null: None only reaches here from Python callers (config_to_dict drops it)
-        if value is None and type(None) in args:
-            return None
-        (inner,) = (a for a in args if a is not type(None))
-        return _convert(value, inner, key)
-    if origin is Literal:
-        if isinstance(value, str) and value in args:
-            return value
-        choices = ", ".join(str(a) for a in args)
-        hint = difflib.get_close_matches(str(value), [str(a) for a in args], n=1)
-        suffix = f"; did you mean {hint[0]!r}?" if hint and isinstance(value, str) else ""
-        raise ConfigError(f"{key}: expected one of {choices}, got {_show(value)}{suffix}")
-    if dataclasses.is_dataclass(tp):
-        return _build(tp, value, key + ".")
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)) or len(value) != len(args):
-            raise ConfigError(
-                f"{key}: expected an array of {len(args)} {_plural(args[0])}, got {_show(value)}"
-            )
-        return tuple(
-            _convert(v, a, f"{key}[{i}]") for i, (v, a) in enumerate(zip(value, args, strict=True))
-        )
-    if origin is dict or tp is dict:
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{key}: expected a table, got {_show(value)}")
-        value_type = args[1] if args else Any
-        return {str(k): _convert(v, value_type, f"{key}.{k}") for k, v in value.items()}
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-    elif tp is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif tp is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if not math.isfinite(value):
-                raise ConfigError(f"{key}: must be a finite number, got {value}")
-            return float(value)
-    elif tp is str:
-        if isinstance(value, str):
-            return value
-    else:  # pragma: no cover - a field type this module does not know is a bug here
-        raise TypeError(f"unsupported config field type {tp!r} for {key}")
-    raise ConfigError(f"{key}: expected {_ARTICLE[tp]}, got {_show(value)}")
-
-
-def _plural(tp: Any) -> str:
-    return {bool: "booleans", int: "integers", float: "floats", str: "strings"}.get(tp, "values")
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return "a table"
-    if isinstance(value, (list, tuple)):
-        return f"an array {list(value)!r}"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value)
+    return build_dataclass(TrainConfig, data, "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -500,26 +479,12 @@ def _show(value: Any) -> str:
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
-    """Split ``"optim.lr=4e-4"`` into (``["optim", "lr"]``, ``0.0004``).
-
-    The value is read as a TOML literal (``4e-4``, ``true``, ``[0.5, 0.999]``,
-    ``"text"``, ``{ l1_unknown = 1.0 }``); anything that is not one is taken as a plain string,
-    so ``model.name=gca`` works without quotes.
+    """Split ``"optim.lr=4e-4"`` into (``["optim", "lr"]``, ``0.0004``): the toolkit's one
+    ``--set`` grammar, :func:`matting_core.config_values.parse_assignment`.
 
     :raises ConfigError: not ``KEY=VALUE`` or an empty key part.
     """
-    key, sep, text = item.partition("=")
-    key, text = key.strip(), text.strip()
-    parts = key.split(".")
-    if not sep or not key or not all(p.strip() for p in parts):
-        raise ConfigError(
-            f"--set {item!r}: expected KEY=VALUE with a dotted key, e.g. optim.lr=4e-4"
-        )
-    try:
-        value = tomllib.loads(f"value = {text}")["value"]
-    except tomllib.TOMLDecodeError:
-        value = text
-    return [p.strip() for p in parts], value
+    return parse_assignment(item)
 
 
 def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
@@ -537,7 +502,7 @@ def apply_overrides(data: Mapping[str, Any], overrides: Iterable[str]) -> dict[s
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
                 where = ".".join(parts[: depth + 1])
-                raise ConfigError(f"--set {item!r}: {where} is {_show(child)}, not a table")
+                raise ConfigError(f"--set {item!r}: {where} is {show_value(child)}, not a table")
             node = child
         node[parts[-1]] = value
     return result
@@ -575,11 +540,19 @@ def check_names(cfg: TrainConfig) -> None:
     :raises ConfigError: naming the key, e.g. ``model.name: unknown model 'gcaa'; did you
         mean 'gca'? …`` or ``loss.terms.l1_unknwn: unknown loss …``.
     """
-    from matting_core.models import get_dataset_info, get_loss_info, get_model_config
+    from matting_core.models import (
+        check_call,
+        get_dataset_info,
+        get_loss_info,
+        get_model_config,
+        options_from_config_file,
+    )
     from matting_core.plugins import loss_registry
 
     try:
-        get_model_config(cfg.model.name, **cfg.model.options)
+        get_model_config(
+            cfg.model.name, **options_from_config_file(cfg.model.name, cfg.model.options)
+        )
     except MattingError as exc:
         key = "model.options" if not isinstance(exc, LookupError) else "model.name"
         raise ConfigError(f"{key}: {exc}") from exc
@@ -590,7 +563,7 @@ def check_names(cfg: TrainConfig) -> None:
             raise ConfigError(f"loss.terms.{name}: {exc}") from exc
         options = cfg.loss.options.get(name, {})
         factory = loss_registry().get(name).factory
-        _check_options(factory, options, f"loss.options.{name}")
+        check_call(factory, (), options, f"loss.options.{name}")
     for key, name in (("data.train", cfg.data.train), ("data.val", cfg.data.val)):
         if name is None:
             continue
@@ -598,24 +571,6 @@ def check_names(cfg: TrainConfig) -> None:
             get_dataset_info(name)
         except LookupError as exc:
             raise ConfigError(f"{key}: {exc}") from exc
-
-
-def _check_options(factory: Any, options: Mapping[str, Any], key: str) -> None:
-    import inspect
-
-    try:
-        signature = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return
-    try:
-        signature.bind(**options)
-    except TypeError as exc:
-        valid = [
-            p.name
-            for p in signature.parameters.values()
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        ]
-        raise ConfigError(f"{key}: {exc}; valid options: {', '.join(valid) or '(none)'}") from None
 
 
 # --------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ import contextlib
 import math
 import os
 import random
+import re
 import sys
 import time
 import warnings
@@ -44,7 +45,6 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Subset
 
-from matting_core._atomic import atomic_write_bytes
 from matting_core.errors import (
     CheckpointError,
     ConfigError,
@@ -86,7 +86,7 @@ class TrainResult:
     """What a finished :func:`train` reports.
 
     :param run_dir: the run directory.
-    :param step: the last step trained (``run.steps``).
+    :param step: the last step trained (``run.steps``, or the steps ``run.epochs`` came to).
     :param loss: the last logged generator loss (mean over the log interval and the ranks).
     :param best_sad: the best validation SAD, or None without validation.
     :param best_step: the step of ``best_sad``.
@@ -230,31 +230,6 @@ class _Trainer:
         # from here on each rank draws its own random numbers (dropout, noise)
         seed_everything(cfg.run.seed + ctx.rank)
 
-        # --- optimisation ------------------------------------------------------------------
-        optim_cfgs = {"generator": cfg.optim, "discriminator": cfg.discriminator_optim}
-        schedule_cfgs = {"generator": cfg.schedule, "discriminator": cfg.discriminator_schedule}
-        self.optim_cfgs = {name: optim_cfgs[name] for name in self.nets}
-        self.optimizers = {
-            name: build_optimizer(self.raw[name].parameters(), self.optim_cfgs[name])
-            for name in self.nets
-        }
-        self.schedulers = {
-            name: build_scheduler(self.optimizers[name], schedule_cfgs[name], cfg.run.steps)
-            for name in self.nets
-        }
-        self.amp_enabled = cfg.amp.enabled and ctx.device.type == "cuda"
-        if cfg.amp.enabled and not self.amp_enabled and ctx.is_main:
-            warnings.warn(
-                "amp.enabled is ignored on the CPU: training runs in float32",
-                MattingWarning,
-                stacklevel=3,
-            )
-        self.amp_dtype = _AMP_DTYPES[cfg.amp.dtype]
-        use_scaler = self.amp_enabled and self.amp_dtype == torch.float16
-        self.scalers = {
-            name: torch.amp.GradScaler(ctx.device.type, enabled=use_scaler) for name in self.nets
-        }
-
         # --- data --------------------------------------------------------------------------
         self.accumulate = cfg.optim.accumulate
         self.per_rank_batch = dist_utils.per_rank_batch_size(
@@ -284,7 +259,47 @@ class _Trainer:
             pin_memory=ctx.device.type == "cuda",
             generator=self.loader_generator,
         )
+        self._check_sample("train", train_set, self.recipe.required_keys())
         self.val_loader = self._val_loader() if ctx.is_main else None
+        # the run's length in optimiser steps: run.steps, or run.epochs over this data
+        self.micro_batches_per_epoch = self.sampler.num_samples // self.per_rank_batch
+        self.total_steps = cfg.run.steps or math.ceil(
+            cfg.run.epochs * self.micro_batches_per_epoch / self.accumulate
+        )
+        for key, schedule in (
+            ("schedule", cfg.schedule),
+            ("adversarial.schedule", cfg.discriminator_schedule),
+        ):
+            if schedule.warmup_steps > self.total_steps:
+                raise ConfigError(
+                    f"{key}.warmup_steps: must not exceed the run's {self.total_steps} steps, "
+                    f"got {schedule.warmup_steps}"
+                )
+
+        # --- optimisation ------------------------------------------------------------------
+        optim_cfgs = {"generator": cfg.optim, "discriminator": cfg.discriminator_optim}
+        schedule_cfgs = {"generator": cfg.schedule, "discriminator": cfg.discriminator_schedule}
+        self.optim_cfgs = {name: optim_cfgs[name] for name in self.nets}
+        self.optimizers = {
+            name: build_optimizer(self.raw[name].parameters(), self.optim_cfgs[name])
+            for name in self.nets
+        }
+        self.schedulers = {
+            name: build_scheduler(self.optimizers[name], schedule_cfgs[name], self.total_steps)
+            for name in self.nets
+        }
+        self.amp_enabled = cfg.amp.enabled and ctx.device.type == "cuda"
+        if cfg.amp.enabled and not self.amp_enabled and ctx.is_main:
+            warnings.warn(
+                "amp.enabled is ignored on the CPU: training runs in float32",
+                MattingWarning,
+                stacklevel=3,
+            )
+        self.amp_dtype = _AMP_DTYPES[cfg.amp.dtype]
+        use_scaler = self.amp_enabled and self.amp_dtype == torch.float16
+        self.scalers = {
+            name: torch.amp.GradScaler(ctx.device.type, enabled=use_scaler) for name in self.nets
+        }
 
         # --- progress ---------------------------------------------------------------------
         self.step = 0
@@ -334,18 +349,51 @@ class _Trainer:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             if self.resume:
                 _warn_if_config_changed(self.run_dir / CONFIG_FILE, self.cfg)
+            from matting_data.atomic import atomic_write_bytes
+
             atomic_write_bytes(self.run_dir / CONFIG_FILE, dump_config(self.cfg).encode("utf-8"))
 
     def _val_loader(self) -> DataLoader[Any] | None:
         val_set = self.recipe.build_dataset("val")
         if val_set is None:
             return None
+        needs = {"image": "the network's input", "alpha": "the ground truth"}
+        if self.info.needs_trimap:
+            needs["trimap"] = f"model {self.cfg.model.name!r} takes a trimap"
+        self._check_sample("val", val_set, needs)
         limit = self.cfg.data.val_limit
         if limit and limit < len(val_set):
             val_set = Subset(val_set, range(limit))
         return DataLoader(
             val_set, batch_size=1, shuffle=False, num_workers=self.cfg.data.num_workers
         )
+
+    def _check_sample(self, split: str, dataset: Any, needs: Mapping[str, str]) -> None:
+        """Load the first sample of ``split`` and check it holds what the recipe reads, so a
+        dataset without (say) foregrounds for a composition loss is one sentence at start."""
+        name = getattr(self.cfg.data, split)
+        try:
+            item = dataset[0]
+        except KeyError as exc:
+            what = exc.args[0] if exc.args else "?"
+            if isinstance(what, str) and what.isidentifier():
+                what = f"the {split} transform needs {what!r}, which the dataset does not give"
+            gives = _raw_keys(dataset)
+            raise ConfigError(
+                f"data.{split}: dataset {name!r} cannot make a {split} sample: {what}"
+                + (f"; its samples hold {', '.join(gives)}" if gives else "")
+            ) from exc
+        if not isinstance(item, Mapping):
+            raise PluginError(
+                f"data.{split}: dataset {name!r} gives {type(item).__name__} items; a training "
+                "sample is a dict of tensors (see docs/hooks.md)"
+            )
+        missing = [f"{key!r} ({why})" for key, why in needs.items() if key not in item]
+        if missing:
+            raise ConfigError(
+                f"data.{split}: dataset {name!r} gives {', '.join(sorted(map(str, item)))} but "
+                f"training needs {', '.join(missing)}"
+            )
 
     def _autocast(self) -> AbstractContextManager[Any]:
         if not self.amp_enabled:
@@ -418,7 +466,7 @@ class _Trainer:
         from tqdm import tqdm
 
         self.pbar = tqdm(
-            total=cfg.run.steps,
+            total=self.total_steps,
             initial=self.step,
             desc="train",
             unit="step",
@@ -428,11 +476,18 @@ class _Trainer:
         )
         batches = self._micro_batches()
         self._log_clock = (time.perf_counter(), self.step)
-        while self.step < cfg.run.steps:
+        told_epoch: int | None = None
+        while self.step < self.total_steps:
+            # the epoch of this step's first micro-batch: exact, and the same after a resume
+            epoch = self.step * self.accumulate // max(1, self.micro_batches_per_epoch)
+            if epoch != told_epoch:
+                self.recipe.on_epoch(epoch)
+                told_epoch = epoch
+            self.recipe.on_step(self.step, epoch)
             self._train_step(batches)
             self.step += 1
             self.pbar.update(1)
-            last = self.step == cfg.run.steps
+            last = self.step == self.total_steps
             if self.step % cfg.run.log_every == 0 or last:
                 self._log_train()
             if cfg.run.val_every and self.step % cfg.run.val_every == 0 and not last:
@@ -483,31 +538,38 @@ class _Trainer:
         adversarial = recipe.adversarial
         generator = nets["generator"]
         g_nets: Mapping[str, nn.Module] = nets
+        frozen: AbstractContextManager[Any] = nullcontext()
         if adversarial:
-            # G's update sees the plain discriminator, frozen: no DDP hooks, no D gradients
+            # G's update sees the plain discriminator, frozen: no DDP hooks, no D gradients,
+            # and its buffers (BatchNorm statistics, spectral-norm vectors) restored after
             g_nets = {"generator": generator, "discriminator": self.raw["discriminator"]}
-            self.raw["discriminator"].requires_grad_(False)
-        self.optimizers["generator"].zero_grad(set_to_none=True)
+            frozen = _frozen(self.raw["discriminator"])
         kept: list[tuple[Batch, dict[str, Tensor]]] = []
-        for i in range(self.accumulate):
-            batch = next(batches)
-            sync = self._sync_context(generator, i)
-            with sync:
-                with self._autocast():
-                    outputs = recipe.forward(generator, batch)
-                # losses in float32: SSIM's convolution or a sqrt(Δ² + ε²) in bf16 is too coarse
-                terms = recipe.generator_loss(g_nets, batch, outputs)
-                loss = terms.total()
-                self.scalers["generator"].scale(loss / self.accumulate).backward()
-            self._accumulate("loss", terms, loss)
-            if adversarial:
-                kept.append((batch, {k: v.detach() for k, v in outputs.items()}))
-        self._optimizer_step("generator")
-        if adversarial:
-            self.raw["discriminator"].requires_grad_(True)
+        with frozen:
+            self.optimizers["generator"].zero_grad(set_to_none=True)
+            for i in range(self.accumulate):
+                batch = next(batches)
+                sync = self._sync_context(generator, i)
+                with sync:
+                    with self._autocast():
+                        outputs = recipe.forward(generator, batch)
+                    # losses in float32: SSIM's convolution or a sqrt(Δ² + ε²) in bf16 is too
+                    # coarse
+                    terms = recipe.generator_loss(g_nets, batch, outputs)
+                    loss = terms.total()
+                    self.scalers["generator"].scale(loss / self.accumulate).backward()
+                self._accumulate("loss", terms, loss)
+                if adversarial:
+                    kept.append((batch, {k: v.detach() for k, v in outputs.items()}))
+            self._optimizer_step("generator")
+        if adversarial and recipe.discriminator_due():  # type: ignore[attr-defined]
             self._discriminator_steps(kept)
-        for scheduler in self.schedulers.values():
-            scheduler.step()
+        with warnings.catch_warnings():
+            # the discriminator's schedule follows the generator's steps, also those that do
+            # not update it (warm-up, d_every); torch warns about a schedule stepped first
+            warnings.filterwarnings("ignore", re.escape("Detected call of `lr_scheduler.step()`"))
+            for scheduler in self.schedulers.values():
+                scheduler.step()
         self._acc_steps += 1
 
     def _discriminator_steps(self, kept: list[tuple[Batch, dict[str, Tensor]]]) -> None:
@@ -544,7 +606,11 @@ class _Trainer:
     def _accumulate(self, prefix: str, terms: LossTerms, total: Tensor, scale: float = 1.0) -> None:
         # detached device tensors: no host sync until the next log line
         scale = scale / self.accumulate
-        values = {prefix: total, **{f"{prefix}/{k}": v for k, v in terms.values.items()}}
+        values = {
+            prefix: total,
+            **{f"{prefix}/{k}": v for k, v in terms.values.items()},
+            **terms.logged,
+        }
         for key, value in values.items():
             contribution = value.detach().float() * scale
             previous = self._acc.get(key)
@@ -635,9 +701,10 @@ class _Trainer:
 
     def _save_weights(self, stem: str, extra: dict[str, Any]) -> Path:
         from matting_core.checkpoints import save_weights
-        from matting_core.models import get_model_config
+        from matting_core.models import get_model_config, options_from_config_file
 
-        config = get_model_config(self.cfg.model.name, **self.cfg.model.options)
+        name = self.cfg.model.name
+        config = get_model_config(name, **options_from_config_file(name, self.cfg.model.options))
         return save_weights(
             self.raw["generator"],
             self.run_dir / CHECKPOINT_DIR / f"{stem}.safetensors",
@@ -666,6 +733,40 @@ class _Trainer:
         ctx = getattr(self, "ctx", None)
         if ctx is not None:
             dist_utils.shutdown(ctx)
+
+
+@contextlib.contextmanager
+def _frozen(module: nn.Module) -> Iterator[None]:
+    """Freeze ``module`` for the block: its parameters require no gradient, and its buffers
+    (BatchNorm running statistics, spectral-norm power-iteration vectors, which a forward in
+    training mode updates) are put back as they were, so that every tensor of it is
+    bit-identical after the block."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    buffers = [(b, b.detach().clone()) for b in module.buffers()]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+        with torch.no_grad():
+            for buffer, saved in buffers:
+                buffer.copy_(saved)
+
+
+def _raw_keys(dataset: Any) -> list[str]:
+    """The keys of the first raw sample of a ``MattingDataset``'s layout (before the
+    transform), or [] when that cannot be known."""
+    layout = getattr(dataset, "layout", None)
+    if layout is None:
+        return []
+    try:
+        load = getattr(layout, "load", None)
+        sample = load(0, np.random.default_rng(0)) if load is not None else layout[0]
+    except Exception:
+        return []
+    return sorted(str(k) for k in sample) if isinstance(sample, Mapping) else []
 
 
 def _remove_lock_only_dir(run_dir: Path) -> None:

@@ -16,7 +16,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from matting_core._atomic import atomic_write_bytes
 from matting_core.errors import MattingWarning
 
 __all__ = ["METRICS_FILE", "RunLogger", "read_metrics"]
@@ -65,6 +64,8 @@ class RunLogger:
     def _trim(self, step: int) -> None:
         kept = [r for r in read_metrics(self.path.parent) if int(r.get("step", 0)) <= step]
         text = "".join(json.dumps(r) + "\n" for r in kept)
+        from matting_data.atomic import atomic_write_bytes
+
         atomic_write_bytes(self.path, text.encode("utf-8"))
 
     @staticmethod

@@ -67,15 +67,22 @@ class LossTerms:
 
     :param values: name → scalar tensor (with grad).
     :param weights: name → weight; a term without a weight counts with 1.
+    :param logged: name → scalar tensor logged beside the terms but not part of the
+        objective (the discriminator's ``d_real`` / ``d_fake``).
     """
 
     values: dict[str, Tensor] = field(default_factory=dict)
     weights: dict[str, float] = field(default_factory=dict)
+    logged: dict[str, Tensor] = field(default_factory=dict)
 
     def add(self, name: str, value: Tensor, weight: float = 1.0) -> None:
         """Add one term."""
         self.values[name] = value
         self.weights[name] = float(weight)
+
+    def log(self, name: str, value: Tensor) -> None:
+        """Log ``value`` (detached) under ``name`` without adding it to the objective."""
+        self.logged[name] = value.detach()
 
     def total(self) -> Tensor:
         """The weighted sum, a scalar tensor."""
@@ -89,10 +96,17 @@ class TrainingRecipe:
     """Base of every recipe.  The engine calls, in this order:
 
     1. :meth:`setup` once, with the config, the model's info and the device;
-    2. :meth:`build_networks`, then :meth:`build_dataset` for ``"train"`` and ``"val"``;
-    3. per micro-batch: :meth:`forward`, :meth:`generator_loss` (and, when
+    2. :meth:`build_networks`, then :meth:`build_dataset` for ``"train"`` and ``"val"``; the
+       first training sample is checked against :meth:`required_keys` (a dataset that lacks
+       what the recipe needs is a ``ConfigError`` before step 0);
+    3. per optimiser step: :meth:`on_epoch` when a new epoch begins (also for the first
+       epoch of a run or of a resumed run), then :meth:`on_step`;
+    4. per micro-batch: :meth:`forward`, :meth:`generator_loss` (and, when
        :attr:`adversarial`, :meth:`discriminator_loss`);
-    4. per validation image: :meth:`predict`.
+    5. per validation image: :meth:`predict`.
+
+    :attr:`step` and :attr:`epoch` (0-based) are the current optimiser step and epoch, so
+    loss weights, curricula or augmentation strength can follow them.
     """
 
     #: True when the recipe trains a discriminator too.
@@ -101,6 +115,10 @@ class TrainingRecipe:
     cfg: TrainConfig
     info: ModelInfo
     device: torch.device
+    #: The optimiser step being taken (0-based), set by :meth:`on_step`.
+    step: int = 0
+    #: The epoch it belongs to (0-based), set by :meth:`on_step`.
+    epoch: int = 0
 
     def setup(self, cfg: TrainConfig, info: ModelInfo, device: torch.device) -> None:
         """Remember the config, the model's info and the device; build loss modules."""
@@ -110,14 +128,43 @@ class TrainingRecipe:
         self._mean = torch.tensor(info.mean, device=device).view(1, 3, 1, 1)
         self._std = torch.tensor(info.std, device=device).view(1, 3, 1, 1)
 
+    # -- progress ----------------------------------------------------------------------------
+
+    def on_epoch(self, epoch: int) -> None:
+        """A new epoch begins (0-based); called before its first :meth:`on_step`.  The default
+        does nothing; a recipe may re-tune per-epoch things here."""
+
+    def on_step(self, step: int, epoch: int) -> None:
+        """Optimiser step ``step`` of epoch ``epoch`` begins (both 0-based).  The default
+        records them as :attr:`step` and :attr:`epoch`; an override calls ``super()``."""
+        self.step = step
+        self.epoch = epoch
+
+    def required_keys(self) -> dict[str, str]:
+        """Batch entries the recipe reads → why, checked on the first training sample.
+
+        The default: ``image`` and ``alpha``, and ``trimap_onehot`` for a model that takes a
+        trimap.  Subclasses add theirs (``fg`` / ``bg`` for a composite) with ``super()``.
+        """
+        keys = {"image": "the network's input", "alpha": "the ground truth"}
+        if self.info.needs_trimap:
+            keys["trimap_onehot"] = f"model {self.cfg.model.name!r} takes a trimap"
+        return keys
+
     # -- networks and data -------------------------------------------------------------------
 
     def build_networks(self) -> dict[str, nn.Module]:
         """``{"generator": model}`` (and ``"discriminator"`` for GANs), on the CPU, in
-        training mode.  The default builds ``[model]`` from the registry."""
-        from matting_core.models import create_model
+        training mode.  The default builds ``[model]`` from the registry (its ``options`` read
+        as :func:`matting_core.models.options_from_config_file` reads them)."""
+        from matting_core.models import create_model, options_from_config_file
 
-        return {"generator": create_model(self.cfg.model.name, **self.cfg.model.options)}
+        name = self.cfg.model.name
+        return {
+            "generator": create_model(
+                name, **options_from_config_file(name, self.cfg.model.options)
+            )
+        }
 
     def train_transform(self) -> Transform | None:
         """The per-sample training transform: a ``data.crop_size`` crop centred on an unknown
@@ -246,13 +293,27 @@ class SupervisedRecipe(TrainingRecipe):
             losses[name] = loss.to(device) if isinstance(loss, nn.Module) else loss
         self.losses = losses
 
+    def required_keys(self) -> dict[str, str]:
+        keys = super().required_keys()
+        for name, loss in self.losses.items():
+            reads = loss.required_keys() if isinstance(loss, MattingLoss) else ("alpha",)
+            for key in reads:
+                keys.setdefault(key, f"the {name!r} loss")
+        return keys
+
+    def loss_weight(self, name: str) -> float:
+        """The weight of loss term ``name`` at the current step and epoch (``[loss]`` terms,
+        or its ``[loss.schedules]`` entry)."""
+        return self.cfg.loss.weight(name, self.step, self.epoch)
+
     def generator_loss(
         self, nets: Mapping[str, nn.Module], batch: Batch, outputs: Outputs
     ) -> LossTerms:
         terms = LossTerms()
         # losses compare in float32 even when the forward ran under autocast
         outputs32 = {k: v.float() if v.is_floating_point() else v for k, v in outputs.items()}
-        for name, weight in self.cfg.loss.terms.items():
+        for name in self.cfg.loss.terms:
+            weight = self.loss_weight(name)
             loss = self.losses[name]
             if isinstance(loss, MattingLoss):
                 value = loss(outputs32, batch)
@@ -263,19 +324,31 @@ class SupervisedRecipe(TrainingRecipe):
 
 
 class AdversarialRecipe(SupervisedRecipe):
-    """A supervised generator plus a discriminator trained against it.
+    """A supervised generator plus a discriminator trained against it (pix2pix's recipe).
 
-    The generator's objective is the ``[loss]`` terms plus ``adversarial.weight`` × the
-    generator side of ``adversarial.gan_loss``; the discriminator minimises the other side.
-    By default the discriminator judges ``(image, alpha)`` pairs, HAttMatting's ``D(I, A)``;
-    AlphaGAN's plugin overrides :meth:`discriminator_input` to feed a composite over a new
-    background plus the trimap.  The discriminator itself comes from the plugin's recipe
-    (:meth:`build_discriminator`); core imports no network code.
+    The generator's objective is the ``[loss]`` terms plus λ_GAN (``adversarial.weight``) ×
+    the generator side of ``adversarial.gan_loss``; the discriminator minimises its own side
+    on real and generated inputs.  By default the discriminator judges ``(image, alpha)``
+    pairs, HAttMatting's ``D(I, A)``; AlphaGAN's plugin overrides :meth:`discriminator_input`
+    (and :meth:`required_keys`) to feed a composite over a new background plus the trimap.
+    The discriminator itself comes from the plugin's recipe (:meth:`build_discriminator`);
+    core imports no network code.
 
-    The engine updates the generator first (the discriminator frozen), then the
-    discriminator ``d_steps`` times on the generator's detached outputs.  The engine runs
-    only :meth:`forward` under autocast; a recipe that wants its discriminator in mixed
-    precision wraps those calls in ``torch.autocast`` itself.
+    The engine takes each generator step with the discriminator frozen: its parameters do
+    not require gradients and every one of its tensors (parameters and buffers: BatchNorm
+    statistics, spectral-norm vectors) is bit-identical afterwards.  Then, on the steps
+    :meth:`discriminator_due` allows (``d_every``, after ``warmup_steps``), it updates the
+    discriminator ``d_steps`` times on the generator's detached outputs.  Real and generated
+    inputs go through the discriminator in separate forward passes, as pix2pix does, so a
+    BatchNorm discriminator never mixes their statistics.  ``weight = 0`` trains the
+    generator exactly as the supervised recipe does (the discriminator is never run).
+
+    Logged per step: ``loss/adversarial`` (the generator side, unweighted), ``d_loss``,
+    ``d_loss/real``, ``d_loss/fake``, and ``d_real`` / ``d_fake``, the discriminator's mean
+    score on real and generated inputs (:attr:`matting_core.losses.GANLoss.score`).
+
+    The engine runs only :meth:`forward` under autocast; a recipe that wants its
+    discriminator in mixed precision wraps those calls in ``torch.autocast`` itself.
     """
 
     adversarial = True
@@ -286,7 +359,7 @@ class AdversarialRecipe(SupervisedRecipe):
 
         super().setup(cfg, info, device)
         self.adv = cfg.adversarial if cfg.adversarial is not None else AdversarialConfig()
-        self.gan_generator_loss, self.gan_discriminator_loss = GAN_LOSSES[self.adv.gan_loss]
+        self.gan = GAN_LOSSES[self.adv.gan_loss]
 
     def build_networks(self) -> dict[str, nn.Module]:
         nets = super().build_networks()
@@ -311,24 +384,41 @@ class AdversarialRecipe(SupervisedRecipe):
         """What the discriminator judges for a given alpha: (B, 4, H, W) = image ‖ alpha."""
         return torch.cat([batch["image"], alpha.to(batch["image"].dtype)], dim=1)
 
+    def adversarial_active(self) -> bool:
+        """Whether the adversarial term is part of the generator's objective at this step:
+        λ_GAN > 0 and the warm-up is over."""
+        return self.adv.weight > 0 and self.step >= self.adv.warmup_steps
+
+    def discriminator_due(self) -> bool:
+        """Whether the engine updates the discriminator after this generator step: the
+        adversarial term is active and the step is one of every ``d_every``."""
+        return (
+            self.adversarial_active()
+            and (self.step - self.adv.warmup_steps) % self.adv.d_every == 0
+        )
+
     def generator_loss(
         self, nets: Mapping[str, nn.Module], batch: Batch, outputs: Outputs
     ) -> LossTerms:
         terms = super().generator_loss(nets, batch, outputs)
-        fake = nets["discriminator"](self.discriminator_input(batch, outputs["alpha"]))
-        terms.add("adversarial", self.gan_generator_loss(fake.float()), self.adv.weight)
+        if self.adversarial_active():
+            fake = nets["discriminator"](self.discriminator_input(batch, outputs["alpha"]))
+            terms.add("adversarial", self.gan.generator(fake.float()), self.adv.weight)
         return terms
 
     def discriminator_loss(
         self, nets: Mapping[str, nn.Module], batch: Batch, outputs: Outputs
     ) -> LossTerms:
-        real_in = self.discriminator_input(batch, batch["alpha"])
-        fake_in = self.discriminator_input(batch, outputs["alpha"].detach())
-        # one forward for both halves: DistributedDataParallel allows one forward per backward
-        logits = nets["discriminator"](torch.cat([real_in, fake_in])).float()
-        real, fake = logits.chunk(2)
+        discriminator = nets["discriminator"]
+        # two forward passes, as pix2pix: a BatchNorm discriminator normalises real and fake
+        # inputs each with its own batch statistics
+        real = discriminator(self.discriminator_input(batch, batch["alpha"])).float()
+        fake = discriminator(self.discriminator_input(batch, outputs["alpha"].detach())).float()
         terms = LossTerms()
-        terms.add("discriminator", self.gan_discriminator_loss(real, fake))
+        terms.add("real", self.gan.real(real))
+        terms.add("fake", self.gan.fake(fake))
+        terms.log("d_real", self.gan.score(real))
+        terms.log("d_fake", self.gan.score(fake))
         return terms
 
 

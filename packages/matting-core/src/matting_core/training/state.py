@@ -30,21 +30,18 @@ import re
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from matting_core._atomic import atomic_write_bytes, atomic_write_many
 from matting_core.errors import CheckpointError, MattingWarning
 
 __all__ = [
     "CHECKPOINT_DIR",
     "STATE_FORMAT",
     "CheckpointFallbackWarning",
-    "DataPosition",
     "capture_rng_state",
     "checkpoint_path",
     "list_checkpoints",
@@ -64,17 +61,6 @@ _STEP_FILE = re.compile(r"step-(\d+)\.pt")
 
 class CheckpointFallbackWarning(MattingWarning):
     """The newest checkpoint could not be used; an older one was loaded instead."""
-
-
-@dataclass(frozen=True)
-class DataPosition:
-    """Where the data stream stands: the epoch and the micro-batches of it already consumed.
-
-    Micro-batches are counted per rank (every rank consumes the same number).
-    """
-
-    epoch: int = 0
-    batches: int = 0
 
 
 # --------------------------------------------------------------------------------------------
@@ -177,6 +163,8 @@ def save_state(run_dir: Path, step: int, state: Mapping[str, Any], *, keep_last:
         "time": time.time(),
     }
     sidecar_bytes = (json.dumps(sidecar, indent=2) + "\n").encode("utf-8")
+    from matting_data.atomic import atomic_write_bytes, atomic_write_many
+
     atomic_write_many([(path, data), (_sidecar(path), sidecar_bytes)])
     atomic_write_bytes(path.parent / "latest.json", sidecar_bytes)
     for _, old in list_checkpoints(run_dir)[keep_last:]:

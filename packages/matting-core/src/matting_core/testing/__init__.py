@@ -1,5 +1,18 @@
-"""Finding the project's shared test material, and comparing 8-bit results robustly, for the
-test suites of core and the plugins.
+"""The test kit of core and the plugins: the plugin contract, the shared test material, and
+comparing 8-bit results robustly.
+
+A plugin's suite runs the whole plugin contract on its models with one class
+(:class:`~matting_core.testing.contract.ModelContract`, see :mod:`matting_core.testing.contract`)::
+
+    from matting_core.testing import ModelContract
+
+    class TestContract(ModelContract):
+        plugin = "gca"
+        models = ("gca", "gca-small")
+
+and gets the real photos through the fixtures ``shared_data`` and ``real_photo`` (import them
+into its ``conftest.py``).  ``check_model_contract(name, folder)`` runs every check for one
+model in one call.  These need pytest; the functions below do not.
 
 The real photos with ground truth (``shared/data``) and the official releases' parity fixtures
 (``shared/fixtures/<release>``) live beside the checkout, not in any package.  Every suite
@@ -24,17 +37,42 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 __all__ = [
     "SHARED_DATA_ENV",
+    "ModelContract",
+    "Photo",
     "assert_levels_match",
     "build_release_checkpoint",
+    "check_model_contract",
     "find_shared",
+    "load_photo",
+    "real_photo",
     "require_shared",
+    "shared_data",
 ]
+
+#: Names served from :mod:`matting_core.testing.contract`, which imports pytest.
+_CONTRACT = (
+    "ModelContract",
+    "Photo",
+    "check_model_contract",
+    "load_photo",
+    "real_photo",
+    "shared_data",
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CONTRACT:
+        from matting_core.testing import contract
+
+        return getattr(contract, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Points at ``shared/data``.
 SHARED_DATA_ENV = "MATTING_SHARED_DATA"

@@ -32,6 +32,7 @@ from matting_core.errors import (
     UnknownModelError,
     UnknownNameError,
 )
+from matting_core.strategy import CropAndStitch, InferenceStrategy, WholeImage
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
@@ -87,6 +88,11 @@ class ModelInfo:
     :param training_recipe: zero-argument factory of the model's
         :class:`matting_core.training.TrainingRecipe` (its networks, loss terms and data
         transforms); None trains it with the generic supervised recipe.
+    :param inference: how the model meets a whole image at test time (``predict``,
+        ``matting predict`` and training's validation alike):
+        :class:`~matting_core.strategy.WholeImage` (one forward, the default) or
+        :class:`~matting_core.strategy.CropAndStitch` (overlapping patches blended back,
+        optionally with the model's own per-patch forward).
     """
 
     paper: str
@@ -104,6 +110,7 @@ class ModelInfo:
     remap_official: Callable[[dict[str, Tensor]], dict[str, Tensor]] | None = None
     description: str = ""
     training_recipe: Callable[[], Any] | None = None
+    inference: InferenceStrategy = field(default_factory=WholeImage)
 
     def __post_init__(self) -> None:
         if not (
@@ -139,6 +146,11 @@ class ModelInfo:
             raise PluginError("ModelInfo.training_recipe must be callable")
         if self.remap_official is not None and not callable(self.remap_official):
             raise PluginError("ModelInfo.remap_official must be callable or None")
+        if not isinstance(self.inference, WholeImage | CropAndStitch):
+            raise PluginError(
+                "ModelInfo.inference must be matting_core.strategy.WholeImage() or "
+                f"CropAndStitch(...), got {self.inference!r}"
+            )
 
     @property
     def default_config(self) -> Any:

@@ -585,11 +585,11 @@ class _Trainer:
         if self.ctx.is_main and self.val_loader is not None:
             metrics = validate(
                 self.raw["generator"],
-                self.recipe,
                 self.info,
                 self.val_loader,
                 self.ctx.device,
                 autocast=self._autocast(),
+                name=self.cfg.model.name,
             )
             self.last_validation = metrics
             if self.logger is not None:

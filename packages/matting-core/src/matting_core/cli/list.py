@@ -38,6 +38,7 @@ def _rows(kind: str, pattern: str | None) -> list[dict[str, str]]:
         if kind == "models":
             row["trimap"] = "yes" if info.needs_trimap else "no"
             row["input"] = str(info.input_channels)
+            row["inference"] = info.inference.describe()
             row["paper"] = info.paper
         else:
             row["about"] = getattr(info, "description", "") or getattr(info, "paper", "")

@@ -262,7 +262,6 @@ def prepare_inputs(
         info: the model's ModelInfo (normalisation), or None for ImageNet statistics.
         trimap_thresholds: read any gray level as the official releases do (``< low``
             background, ``>= high`` foreground) instead of requiring {0, 128, 255}.
-
         name: the model's registered name, for messages.
 
     Returns:
@@ -523,7 +522,7 @@ def predict(
             strategy,
             info=info,
             device=device,
-            padding=patch_padding_options(info, pad_margin),
+            padding=padding_options(info, pad_margin),
             skip_known=keep_known,
             tta=tta,
             who=who,
@@ -532,7 +531,7 @@ def predict(
         return finish_alpha(alpha, tri if keep_known else None)
 
     image_t, trimap_t, tri = prepare_inputs(image, trimap, info, trimap_thresholds, name=name)
-    multiple, mode, margin, min_size = patch_padding_options(info, pad_margin)
+    multiple, mode, margin, min_size = padding_options(info, pad_margin)
     padding = Padding.for_size(image_t.shape[-2], image_t.shape[-1], multiple, margin, min_size)
     image_t = padding.apply(image_t, mode).to(device)
     if trimap_t is not None:
@@ -551,7 +550,7 @@ def predict(
     return finish_alpha(alpha, tri if keep_known else None)
 
 
-def patch_padding_options(
+def padding_options(
     info: ModelInfo | None, pad_margin: int | None = None
 ) -> tuple[int, str, int, int]:
     """``(pad_multiple, pad_mode, pad_margin, min_size)`` of ``info`` (``pad_margin``

@@ -51,6 +51,7 @@ from matting_core.inference import (
     Padding,
     as_float_rgb,
     check_model_output,
+    forward_alpha,
     forward_tta,
     normalise_rgb,
     trimap_one_hot,
@@ -381,15 +382,17 @@ def predict_tiled(
     with bar:
         for start in range(0, len(todo), strategy.batch_size):
             batch = source.load(todo[start : start + strategy.batch_size])
-            size = tuple(batch.image.shape[-2:])
             if strategy.patch_forward is not None:
-                output = strategy.patch_forward(model, batch, source)
-                alpha = check_model_output(output, batch=len(batch.indices), size=size, model=who)
+                alpha = check_model_output(
+                    strategy.patch_forward(model, batch, source),
+                    batch=len(batch.indices),
+                    size=tuple(batch.image.shape[-2:]),
+                    model=who,
+                )
             elif tta:
                 alpha = forward_tta(model, batch.image, batch.trimap, who=who)
             else:
-                output = model(batch.image, batch.trimap)
-                alpha = check_model_output(output, batch=len(batch.indices), size=size, model=who)
+                alpha = forward_alpha(model, batch.image, batch.trimap, who=who)
             patches = batch.padding.crop(alpha)[:, 0].float().cpu().numpy()
             for tile, patch in zip(batch.tiles, patches, strict=True):
                 sides = grid.blended_sides(tile)

@@ -16,7 +16,7 @@ from torch import nn
 from matting_core import ModelInfo, create_model, hookimpl, save_weights
 from matting_core.cli import main
 from matting_core.errors import CheckpointError, InputError, PluginError, ShapeError
-from matting_core.evaluation import trimap_baseline_alpha
+from matting_core.evaluation import as_uint8_if_exact, score_alpha, trimap_baseline_alpha
 from matting_core.inference import Padding, forward_tta, predict, trimap_one_hot
 from matting_core.model_loading import load_model
 from matting_core.plugins import register_plugin, reset_plugins
@@ -304,15 +304,16 @@ def test_cli_predict_errors_are_one_line_and_write_nothing(shared_data, tmp_path
 # --------------------------------------------------------------------------------------------
 
 
-class _EchoRecipe:
-    """A stand-in recipe whose prediction is the padded ground truth; records the input."""
+class _ShapeSpy(nn.Module):
+    """No weights; records its input sizes and returns alpha 0.5 everywhere."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.shapes: list[tuple[int, int]] = []
 
-    def predict(self, generator: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        self.shapes.append(tuple(batch["image"].shape[-2:]))
-        return batch["alpha"]
+    def forward(self, image: torch.Tensor, trimap: torch.Tensor) -> dict[str, torch.Tensor]:
+        self.shapes.append(tuple(image.shape[-2:]))
+        return {"alpha": torch.full_like(image[:, :1], 0.5)}
 
 
 def test_validate_pads_with_margin_and_min_size_like_predict():
@@ -321,7 +322,6 @@ def test_validate_pads_with_margin_and_min_size_like_predict():
     tri = np.full((h, w), 128, np.uint8)
     tri[:, :10], tri[:, -10:] = 0, 255
     gt = rng.random((h, w), dtype=np.float32)
-    gt[tri == 0], gt[tri == 255] = 0.0, 1.0  # as the known pixels the metrics mask with
     item = {
         "image": torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0)),
         "alpha": torch.from_numpy(gt)[None, None],
@@ -329,14 +329,19 @@ def test_validate_pads_with_margin_and_min_size_like_predict():
         "trimap_onehot": trimap_one_hot(tri),
     }
     info = dataclasses.replace(PROBE_INFO, pad_margin=32, min_size=160)
-    recipe = _EchoRecipe()
-    scores = validate(nn.Identity(), recipe, info, [item], torch.device("cpu"))
+    spy = _ShapeSpy()
+    scores = validate(spy, info, [item], torch.device("cpu"))
     # 20 + 64 -> 96 and 50 + 64 -> 128 are both below 160: predict pads both to 160.
     padding = Padding.for_size(h, w, 32, 32, 160)
-    assert recipe.shapes == [(160, 160)] == [(h + padding.top + padding.bottom,) * 2]
-    # The crop takes back exactly the image: the echoed ground truth scores zero.
+    assert spy.shapes == [(160, 160)] == [(h + padding.top + padding.bottom,) * 2]
+    # The score is the DIM score of the 8-bit prediction 0.5 (level 128) on the unknown band.
+    pred = np.where(tri == 128, np.uint8(128), tri)
+    expected = score_alpha(pred, as_uint8_if_exact(gt), tri)
     assert scores["images"] == 1.0
-    assert all(scores[name] == 0.0 for name in ("sad", "mse", "grad", "conn")), scores
+    for name in ("sad", "mse", "grad", "conn"):
+        assert scores[name] == pytest.approx(expected[name], rel=1e-9), name
+    unknown = tri == 128
+    assert scores["sad"] == pytest.approx(np.abs(128 / 255 - gt[unknown]).sum() / 1000, rel=1e-5)
 
 
 # --------------------------------------------------------------------------------------------

@@ -9,24 +9,23 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import json
-import os
 import sys
 import textwrap
 import warnings
 
 import pytest
 import torch
+from conftest import EXAMPLE_DIST
 
 from matting_core import (
     PluginLoadWarning,
     create_loss,
     create_model,
+    get_model_info,
     list_losses,
     list_models,
 )
 from matting_core.plugins import list_plugins, loss_registry, model_registry, reset_plugins
-
-EXAMPLE_DIST = "matting-example-plugin"
 
 
 @pytest.fixture(autouse=True)
@@ -37,32 +36,24 @@ def fresh_plugins(monkeypatch):
     reset_plugins()
 
 
-@pytest.fixture
-def example_plugin():
-    """Skip (or fail under nox) unless the example plugin distribution is installed."""
-    try:
-        importlib.metadata.distribution(EXAMPLE_DIST)
-    except importlib.metadata.PackageNotFoundError:
-        message = "install packages/matting-core/tests/example_plugin"
-        if _truthy("MATTING_REQUIRE_EXAMPLE_PLUGIN"):
-            pytest.fail(f"{EXAMPLE_DIST} is not installed: {message}")
-        pytest.skip(message)
-
-
-def _truthy(name: str) -> bool:
-    return os.environ.get(name, "") == "1"
-
-
 # -- the example plugin -----------------------------------------------------------------------
 
 
 def test_example_model_is_discovered_and_runs(example_plugin):
     assert "example-tiny" in list_models()
-    assert list_models("example-*") == ["example-tiny"]
+    assert list_models("example-*") == ["example-free", "example-tiny"]
     assert model_registry().provider("example-tiny") == "example"
     model = create_model("example-tiny", width=4)
     out = model(torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64))
     assert out["alpha"].shape == (1, 1, 64, 64)
+
+
+def test_example_trimap_free_model_is_discovered_and_runs_without_a_trimap(example_plugin):
+    info = get_model_info("example-free")
+    assert not info.needs_trimap and info.input_channels == 3
+    assert model_registry().provider("example-free") == "example"
+    out = create_model("example-free", width=4)(torch.rand(2, 3, 32, 48), None)
+    assert out["alpha"].shape == (2, 1, 32, 48)
 
 
 def test_example_loss_is_discovered(example_plugin):

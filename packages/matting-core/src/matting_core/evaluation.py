@@ -1,9 +1,17 @@
-"""Evaluate alpha mattes under the Deep Image Matting protocol.
+"""Evaluate alpha mattes under the Deep Image Matting protocol, or over whole images.
 
-The metrics themselves live in :mod:`matting_metrics`; this module pairs files,
-applies the protocol (the prediction is masked with the trimap's known regions
-before scoring, because Grad and Conn look at pixels outside the unknown region)
-and aggregates per-image scores into per-method means.
+The metrics themselves live in :mod:`matting_metrics`; this module applies one of two
+protocols and aggregates per-image scores into per-method means:
+
+- ``unknown-region`` (with a trimap, the standard one): the prediction is masked with the
+  trimap's known regions before scoring, because Grad and Conn look at pixels outside the
+  unknown region, and the metrics sum over the unknown region;
+- ``whole-image`` (without a trimap): every pixel is scored, as HAttMatting evaluates its
+  trimap-free results ("the four metrics are all calculated on the whole image").
+
+``matting evaluate`` and training's validation both score through :func:`score_alpha`, and
+validation quantises its prediction with :func:`alpha_to_uint8`, the levels ``matting
+predict`` writes, so both give the same numbers for the same model and images.
 """
 
 from __future__ import annotations
@@ -18,6 +26,13 @@ import numpy as np
 
 METRIC_NAMES: tuple[str, ...] = ("sad", "mse", "grad", "conn")
 BASELINE_METHOD = "trimap-only baseline"
+#: The protocol names ``matting evaluate`` writes into its CSV.
+UNKNOWN_REGION, WHOLE_IMAGE = "unknown-region", "whole-image"
+
+
+def protocol_name(trimap: np.ndarray | None) -> str:
+    """:data:`UNKNOWN_REGION` with a trimap, :data:`WHOLE_IMAGE` without."""
+    return WHOLE_IMAGE if trimap is None else UNKNOWN_REGION
 
 
 def baseline_alpha(foreground: Any, unknown: Any, unknown_value: float = 0.5) -> Any:
@@ -55,7 +70,7 @@ def trimap_baseline_alpha(trimap: np.ndarray, unknown_value: float = 0.5) -> np.
 def score_alpha(
     pred: np.ndarray,
     gt: np.ndarray,
-    trimap: np.ndarray,
+    trimap: np.ndarray | None,
     *,
     mask: bool = True,
     convention: str = "dim",
@@ -65,7 +80,8 @@ def score_alpha(
     Args:
         pred: (H, W) uint8 (0..255) or float (0..1) predicted alpha.
         gt: (H, W) uint8 or float ground-truth alpha.
-        trimap: (H, W) uint8 {0, 128, 255}.
+        trimap: (H, W) uint8 {0, 128, 255}: score its unknown region; None: score the whole
+            image (every pixel counts as unknown; nothing is masked).
         mask: set the prediction to the trimap's known values first (the
             standard protocol; the DIM code itself does not).
         convention: ``"dim"`` (default) or ``"mmagic"``, see :mod:`matting_metrics`.
@@ -75,7 +91,9 @@ def score_alpha(
     """
     import matting_metrics
 
-    if mask:
+    if trimap is None:
+        trimap = np.full(np.shape(gt), 128, np.uint8)
+    elif mask:
         pred = matting_metrics.mask_with_trimap(pred, trimap)
     return {
         "sad": matting_metrics.sad(pred, gt, trimap, convention=convention),
@@ -87,11 +105,12 @@ def score_alpha(
 
 @dataclass(frozen=True)
 class ImageScore:
-    """Scores of one method on one image."""
+    """Scores of one method on one image, under ``protocol`` (:func:`protocol_name`)."""
 
     method: str
     image: str
     scores: dict[str, float]
+    protocol: str = UNKNOWN_REGION
 
 
 @dataclass
@@ -146,8 +165,8 @@ def format_table(summaries: Sequence[MethodSummary], title: str = "") -> str:
 
 
 def write_csv(path: Path, rows: Sequence[ImageScore]) -> Path:
-    """Per-image rows (method, image, sad, mse, grad, conn), written atomically; the folder is
-    created if needed."""
+    """Per-image rows (method, image, sad, mse, grad, conn, protocol), written atomically; the
+    folder is created if needed."""
     import csv
     import io
 
@@ -155,9 +174,10 @@ def write_csv(path: Path, rows: Sequence[ImageScore]) -> Path:
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["method", "image", *METRIC_NAMES])
+    writer.writerow(["method", "image", *METRIC_NAMES, "protocol"])
     for row in rows:
-        writer.writerow([row.method, row.image, *(repr(row.scores[m]) for m in METRIC_NAMES)])
+        scores = (repr(row.scores[m]) for m in METRIC_NAMES)
+        writer.writerow([row.method, row.image, *scores, row.protocol])
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(Path(path), buffer.getvalue().encode("utf-8"))
     return Path(path)
@@ -172,3 +192,16 @@ def as_uint8_if_exact(alpha: np.ndarray) -> np.ndarray:
     if np.all(np.abs(scaled - rounded) < 1e-4):
         return rounded.astype(np.uint8)
     return alpha
+
+
+def alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
+    """The 8-bit levels ``matting predict`` writes for a float alpha (``matting_data.write_alpha``
+    with 8 bits: clipped to [0, 1], times 255, rounded half to even).
+
+    Args:
+        alpha: (H, W) float in [0, 1], finite.
+
+    Returns:
+        (H, W) uint8.
+    """
+    return np.rint(np.clip(alpha.astype(np.float64), 0.0, 1.0) * 255.0).astype(np.uint8)

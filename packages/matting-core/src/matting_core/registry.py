@@ -33,6 +33,7 @@ from matting_core.errors import (
     UnknownModelError,
     UnknownNameError,
 )
+from matting_core.strategy import CropAndStitch, InferenceStrategy, WholeImage
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
@@ -146,6 +147,11 @@ class ModelInfo:
     :param extra_outputs: what ``forward`` returns besides ``alpha`` that is worth a picture
         (attention offsets, scale maps, propagation maps), as :class:`ExtraOutput` entries;
         ``matting predict --save-extras`` draws them.
+    :param inference: how the model meets a whole image at test time (``predict``,
+        ``matting predict`` and training's validation alike):
+        :class:`~matting_core.strategy.WholeImage` (one forward, the default) or
+        :class:`~matting_core.strategy.CropAndStitch` (overlapping patches blended back,
+        optionally with the model's own per-patch forward).
     """
 
     paper: str
@@ -164,6 +170,7 @@ class ModelInfo:
     description: str = ""
     training_recipe: Callable[[], Any] | None = None
     extra_outputs: tuple[ExtraOutput, ...] = ()
+    inference: InferenceStrategy = field(default_factory=WholeImage)
 
     def __post_init__(self) -> None:
         if not (
@@ -220,6 +227,11 @@ class ModelInfo:
                     f"ExtraOutput {extra.name!r} is annotated with {extra.annotate!r}, which is "
                     "not a 'scalars' output of the model"
                 )
+        if not isinstance(self.inference, WholeImage | CropAndStitch):
+            raise PluginError(
+                "ModelInfo.inference must be matting_core.strategy.WholeImage() or "
+                f"CropAndStitch(...), got {self.inference!r}"
+            )
 
     @property
     def default_config(self) -> Any:

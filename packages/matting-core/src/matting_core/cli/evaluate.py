@@ -27,9 +27,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="score predicted alpha mattes with SAD, MSE, Grad and Conn",
         description=(
             "Score predicted alpha mattes against ground truth with the Deep Image Matting "
-            "metrics (SAD, Grad and Conn in thousands, MSE raw), over the trimap's unknown "
-            "region. Files are matched by name. By the standard protocol, predictions are "
-            "first set to the trimap's known values (0 / 1) outside the unknown region."
+            "metrics (SAD, Grad and Conn in thousands, MSE raw). With --trimap, over the "
+            "trimap's unknown region, predictions first set to the trimap's known values "
+            "(0 / 1) outside it (the standard protocol); without --trimap, over the whole "
+            "image (the protocol of HAttMatting's trimap-free evaluation). Files are matched "
+            "by name; the table and the CSV say which protocol was used."
         ),
     )
     parser.add_argument(
@@ -41,7 +43,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="folder of predicted alpha mattes (repeat to compare several methods)",
     )
     parser.add_argument("--gt", type=Path, required=True, metavar="DIR", help="ground-truth alphas")
-    parser.add_argument("--trimap", type=Path, required=True, metavar="DIR", help="trimaps")
+    parser.add_argument(
+        "--trimap",
+        type=Path,
+        metavar="DIR",
+        help="trimaps: score their unknown regions (default: score whole images)",
+    )
     parser.add_argument(
         "--baseline",
         action="store_true",
@@ -103,30 +110,38 @@ def _score_one(
     method: str,
     pred_path: Path | None,
     gt_path: Path,
-    trimap_path: Path,
+    trimap_path: Path | None,
     mask: bool,
     convention: str,
 ):
-    """Worker: read one case and score it (``pred_path`` None = trimap baseline)."""
+    """Worker: read one case and score it (``pred_path`` None = trimap baseline; no
+    ``trimap_path`` = the whole image)."""
     from matting_core.evaluation import (
         ImageScore,
         as_uint8_if_exact,
+        protocol_name,
         score_alpha,
         trimap_baseline_alpha,
     )
     from matting_data import check_same_size, read_alpha, read_trimap
 
     gt = as_uint8_if_exact(read_alpha(gt_path))
-    trimap = read_trimap(trimap_path)
-    arrays = {"ground_truth": (gt_path, gt), "trimap": (trimap_path, trimap)}
+    arrays = {"ground_truth": (gt_path, gt)}
+    trimap = None
+    if trimap_path is not None:
+        trimap = read_trimap(trimap_path)
+        arrays["trimap"] = (trimap_path, trimap)
     if pred_path is None:
+        assert trimap is not None
         pred = trimap_baseline_alpha(trimap)
     else:
         pred = as_uint8_if_exact(read_alpha(pred_path))
         arrays["prediction"] = (pred_path, pred)
     check_same_size(**arrays)
     scores = score_alpha(pred, gt, trimap, mask=mask, convention=convention)
-    return ImageScore(method=method, image=gt_path.stem, scores=scores)
+    return ImageScore(
+        method=method, image=gt_path.stem, scores=scores, protocol=protocol_name(trimap)
+    )
 
 
 def _method_name(pred_dir: Path, taken: set[str]) -> str:
@@ -148,36 +163,46 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("nothing to evaluate: give --pred DIR (one or more) and/or --baseline")
     if args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
+    whole = args.trimap is None
+    if whole and args.baseline:
+        raise InputError("--baseline needs --trimap DIR: the trimap-only baseline is the trimap")
+    if whole and args.no_mask:
+        raise InputError("--no-mask needs --trimap DIR: without trimaps nothing is masked")
     require_dir(args.gt, "ground-truth")
-    require_dir(args.trimap, "trimap")
+    if not whole:
+        require_dir(args.trimap, "trimap")
     for pred_dir in args.pred:
         require_dir(pred_dir, "prediction")
 
-    gt_and_trimaps, missing = match_by_stem(args.gt, args.trimap)
-    _report_missing(missing, ("ground truth", "trimap"), (args.gt, args.trimap))
-    if not gt_and_trimaps:
-        raise InputError(
-            f"no ground-truth alpha in {args.gt} has a trimap of the same name in {args.trimap}"
-        )
-    cases = {gt.stem: (gt, trimap) for gt, trimap in gt_and_trimaps}
+    if whole:
+        cases = {gt.stem: (gt, None) for (gt,) in match_by_stem(args.gt)[0]}
+        if not cases:
+            raise InputError(f"no ground-truth alpha in {args.gt}")
+    else:
+        gt_and_trimaps, missing = match_by_stem(args.gt, args.trimap)
+        _report_missing(missing, ("ground truth", "trimap"), (args.gt, args.trimap))
+        if not gt_and_trimaps:
+            raise InputError(
+                f"no ground-truth alpha in {args.gt} has a trimap of the same name in {args.trimap}"
+            )
+        cases = {gt.stem: (gt, trimap) for gt, trimap in gt_and_trimaps}
 
-    jobs: list[tuple[str, Path | None, Path, Path]] = []
+    jobs: list[tuple[str, Path | None, Path, Path | None]] = []
     taken: set[str] = {"trimap-only baseline"}
+    others = (args.gt,) if whole else (args.gt, args.trimap)
+    labels = ("prediction", "ground truth") if whole else ("prediction", "ground truth", "trimap")
     for pred_dir in args.pred:
         method = _method_name(pred_dir, taken)
-        triples, missing = match_by_stem(pred_dir, args.gt, args.trimap)
-        _report_missing(
-            missing, ("prediction", "ground truth", "trimap"), (pred_dir, args.gt, args.trimap)
-        )
-        if not triples:
-            raise InputError(
-                f"no prediction in {pred_dir} matches a ground-truth alpha and trimap by name"
-            )
-        jobs += [(method, pred, gt, trimap) for pred, gt, trimap in triples]
+        matched, missing = match_by_stem(pred_dir, *others)
+        _report_missing(missing, labels, (pred_dir, *others))
+        if not matched:
+            what = "ground-truth alpha" if whole else "ground-truth alpha and trimap"
+            raise InputError(f"no prediction in {pred_dir} matches a {what} by name")
+        jobs += [(method, pred, gt, None if whole else rest[0]) for pred, gt, *rest in matched]
     if args.baseline:
         jobs += [("trimap-only baseline", None, gt, trimap) for gt, trimap in cases.values()]
     if args.csv is not None:
-        inputs = [args.gt, args.trimap, *args.pred]
+        inputs = [args.gt, *([] if whole else [args.trimap]), *args.pred]
         inputs += [path for job in jobs for path in job[1:] if path is not None]
         refuse_overwriting_inputs([args.csv], inputs)
         prepare_output_file(args.csv, "CSV file")
@@ -206,11 +231,14 @@ def run(args: argparse.Namespace) -> int:
 
     order = {name: i for i, name in enumerate(dict.fromkeys(job[0] for job in jobs))}
     results.sort(key=lambda r: (order[r.method], r.image))
-    protocol = (
-        "predictions set to the trimap's known values outside the unknown region (DIM protocol)"
-        if mask
-        else "predictions scored unmasked"
-    )
+    if whole:
+        protocol = "whole image: every pixel scored, no trimap"
+    elif mask:
+        protocol = (
+            "unknown region: predictions set to the trimap's known values outside it (DIM protocol)"
+        )
+    else:
+        protocol = "unknown region: predictions scored unmasked"
     print(
         format_table(
             summarise(results),

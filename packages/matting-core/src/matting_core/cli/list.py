@@ -49,6 +49,7 @@ def _rows(kind: str, pattern: str | None) -> list[dict[str, str]]:
         if kind == "models":
             row["trimap"] = "yes" if info.needs_trimap else "no"
             row["weights"] = weights_summary(entry.name, info)
+            row["inference"] = info.inference.describe()
         row["description"] = info.description
         if ambiguous:
             row["description"] = f"AMBIGUOUS: name it {row['name']}; " + row["description"]

@@ -27,12 +27,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Predict alpha mattes: either one IMAGE (with its TRIMAP) written to -o ALPHA, or "
             "every image of --images DIR (trimaps matched by name in --trimaps DIR) written "
-            "to --out DIR. Inputs are padded by reflection to the model's multiple, the "
-            "trimap's known pixels are kept, and every PNG is written atomically. --tta, "
-            "--dilate-unknown and --pad-margin 32 reproduce the official demos' options. "
-            "--cutout, --composite and --save-extras write an RGBA cutout, a composite over a "
-            "new background and pictures of the model's attention. Under torchrun, the images "
-            "of --images are shared among the processes (every file once, one summary)."
+            "to --out DIR. A trimap-free model ('matting list' shows trimap: no) needs no "
+            "trimap; given one, it only sets the known pixels. Inputs are padded by "
+            "reflection to the model's multiple, the trimap's known pixels are kept, and every "
+            "PNG is written atomically. --tile runs any model on overlapping patches blended "
+            "back together (memory set by the tile, not the photo). --tta, --dilate-unknown "
+            "and --pad-margin 32 reproduce the official demos' options. --cutout, --composite "
+            "and --save-extras write an RGBA cutout, a composite over a new background and "
+            "pictures of the model's attention. Under torchrun, the images of --images are "
+            "shared among the processes (every file once, one summary)."
         ),
     )
     parser.add_argument("image", nargs="?", type=Path, help="input image (single-image form)")
@@ -103,6 +106,29 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument(
+        "--tile",
+        type=bounded_int(1),
+        metavar="N",
+        help=(
+            "crop-and-stitch: run the model on N x N patches (plus the model's padding), "
+            "blended with weights falling linearly towards each patch's border; peak memory "
+            "then depends on N, not the photo (default: the model's own strategy, see "
+            "matting list)"
+        ),
+    )
+    parser.add_argument(
+        "--overlap",
+        type=bounded_int(0),
+        metavar="M",
+        help="least overlap of neighbouring patches in pixels (default: the model's, else N/4)",
+    )
+    parser.add_argument(
+        "--tile-batch",
+        type=bounded_int(1),
+        metavar="B",
+        help="patches per forward with --tile (default: the model's, else 4)",
+    )
+    parser.add_argument(
         "--device",
         default=None,
         type=device_argument,
@@ -130,6 +156,29 @@ def _dilate_size(text: str) -> int:
     from matting_core.inference import MAX_DILATE_UNKNOWN
 
     return bounded_int(1, MAX_DILATE_UNKNOWN)(text)
+
+
+def _strategy(args: argparse.Namespace, info):
+    """The crop-and-stitch strategy the options ask for, or None for the model's own."""
+    import dataclasses
+
+    from matting_core.strategy import CropAndStitch
+
+    if args.tile is None and args.overlap is None and args.tile_batch is None:
+        return None
+    declared = info.inference if isinstance(info.inference, CropAndStitch) else None
+    if args.tile is None and declared is None:
+        raise InputError(
+            f"--overlap and --tile-batch need --tile N: model {args.model!r} runs on the whole "
+            "image"
+        )
+    base = declared if declared is not None else CropAndStitch()
+    tile = args.tile if args.tile is not None else base.tile
+    overlap = args.overlap
+    if overlap is None:
+        overlap = base.overlap if declared is not None and base.overlap < tile else tile // 4
+    batch = args.tile_batch if args.tile_batch is not None else base.batch_size
+    return dataclasses.replace(base, tile=tile, overlap=overlap, batch_size=batch)
 
 
 def _jobs(args: argparse.Namespace) -> list[tuple[Path, Path | None, Path]]:
@@ -207,6 +256,7 @@ def run(args: argparse.Namespace) -> int:
     from matting_core.model_loading import load_model
     from matting_core.models import get_model_info, parse_overrides
     from matting_core.sharding import gather, shard_from_environment, shard_group
+    from matting_core.strategy import WholeImage
     from matting_data import read_image, read_trimap, write_alpha
 
     shard = shard_from_environment()
@@ -221,6 +271,20 @@ def run(args: argparse.Namespace) -> int:
             "nothing to draw"
         )
     overrides = parse_overrides(info.config_class, args.overrides)
+    strategy = _strategy(args, info)
+    if args.save_extras is not None and (
+        strategy is not None or not isinstance(info.inference, WholeImage)
+    ):
+        raise InputError(
+            "--save-extras draws what one whole-image forward returns; it cannot be combined "
+            f"with crop-and-stitch inference (--tile, or model {args.model!r}'s own)"
+        )
+    for image, trimap, _ in jobs:
+        if info.needs_trimap and trimap is None:
+            raise InputError(
+                f"model {args.model!r} needs a trimap for {image}; give TRIMAP (or --trimaps "
+                "DIR), or use a trimap-free model ('matting list' shows trimap: no)"
+            )
     loaded = load_model(args.model, args.checkpoint, **overrides)
     if loaded.bundled and shard.is_main:
         print(f"matting predict: {bundled_weights_note(args.model, loaded)}", file=sys.stderr)
@@ -228,9 +292,6 @@ def run(args: argparse.Namespace) -> int:
     device = shard.device(args.device)
     if device:
         loaded.model.to(device)
-    for image, trimap, _ in jobs:
-        if info.needs_trimap and trimap is None:
-            raise InputError(f"model {args.model!r} needs a trimap for {image}")
     if not jobs:
         raise InputError(f"no images found in {args.images}")
     if args.save_extras is not None and has_flow(info) and shard.is_main:
@@ -275,8 +336,10 @@ def run(args: argparse.Namespace) -> int:
                         pad_margin=args.pad_margin,
                         tta=args.tta,
                         dilate_unknown=args.dilate_unknown,
+                        strategy=strategy,
+                        name=loaded.name,
+                        progress=not args.no_progress and shard.is_main,
                     )
-                    write_alpha(out_path, alpha, bit_depth=args.bit_depth)
                     cutout_and_composite(
                         image,
                         alpha,
@@ -299,6 +362,10 @@ def run(args: argparse.Namespace) -> int:
                             image.shape[:2],
                             model_name=args.model,
                         )
+                    # free the photo (float32, 12 bytes a pixel) before the PNG encoder's
+                    # temporaries: on a tiled 36-megapixel photo this is the peak
+                    del image, trimap
+                    write_alpha(out_path, alpha, bit_depth=args.bit_depth)
         except Exception as exc:  # reported after every process has finished its share
             if shard.world_size == 1:
                 raise

@@ -654,12 +654,12 @@ class _Trainer:
             previews = ValidationPreviews(self.cfg.run.previews) if self.cfg.run.previews else None
             metrics = validate(
                 self.raw["generator"],
-                self.recipe,
                 self.info,
                 self.val_loader,
                 self.ctx.device,
                 autocast=self._autocast(),
                 on_prediction=previews,
+                name=self.cfg.model.name,
             )
             if previews is not None:
                 previews.write(self.run_dir, self.step, self.logger)

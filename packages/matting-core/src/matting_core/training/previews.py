@@ -53,7 +53,10 @@ class ValidationPreviews:
             return
         image = batch["image"][0].float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
         truth = batch["alpha"][0, 0].float().cpu().numpy()
-        trimap = trimap_to_uint8(batch["trimap"][0])
+        if "trimap" in batch:
+            trimap = trimap_to_uint8(batch["trimap"][0])
+        else:  # trimap-free validation scores the whole image: all of it is "unknown"
+            trimap = np.full(prediction.shape, 128, dtype=np.uint8)
         self.rows.append(
             [image, trimap, prediction, truth, error_heat_map(prediction, truth, trimap)]
         )

@@ -102,11 +102,14 @@ class TrainingRecipe:
     3. per optimiser step: :meth:`on_epoch` when a new epoch begins (also for the first
        epoch of a run or of a resumed run), then :meth:`on_step`;
     4. per micro-batch: :meth:`forward`, :meth:`generator_loss` (and, when
-       :attr:`adversarial`, :meth:`discriminator_loss`);
-    5. per validation image: :meth:`predict`.
+       :attr:`adversarial`, :meth:`discriminator_loss`).
 
     :attr:`step` and :attr:`epoch` (0-based) are the current optimiser step and epoch, so
     loss weights, curricula or augmentation strength can follow them.
+
+    Validation is not the recipe's: it runs :func:`matting_core.predict` with the model's
+    ``ModelInfo`` (:mod:`matting_core.training.validation`), so that it scores what
+    ``matting predict`` would write.
     """
 
     #: True when the recipe trains a discriminator too.
@@ -233,13 +236,18 @@ class TrainingRecipe:
     def forward(self, generator: nn.Module, batch: Batch) -> Outputs:
         """The generator's outputs for ``batch``: ``generator(normalised image, trimap)``,
         with the one-hot trimap only for models that need one."""
+        from matting_core.inference import check_model_output, describe_model
+
         trimap = batch["trimap_onehot"] if self.info.needs_trimap else None
-        outputs = generator(self.normalise(batch["image"]), trimap)
-        if not isinstance(outputs, Mapping) or "alpha" not in outputs:
-            raise PluginError(
-                f"model {self.cfg.model.name!r} returned {type(outputs).__name__}; "
-                "the model contract is a dict with 'alpha' (B, 1, H, W)"
-            )
+        image = batch["image"]
+        outputs = generator(self.normalise(image), trimap)
+        check_model_output(
+            outputs,
+            batch=image.shape[0],
+            size=tuple(image.shape[-2:]),
+            model=describe_model(generator, self.cfg.model.name),
+            values=False,
+        )
         return dict(outputs)
 
     def generator_loss(
@@ -254,10 +262,6 @@ class TrainingRecipe:
         """The discriminator's loss terms (adversarial recipes only); ``outputs`` are
         detached from the generator."""
         raise NotImplementedError(f"{type(self).__name__} trains no discriminator")
-
-    def predict(self, generator: nn.Module, batch: Batch) -> Tensor:
-        """Alpha (B, 1, H, W) for validation; the input is already padded."""
-        return self.forward(generator, batch)["alpha"]
 
 
 class SupervisedRecipe(TrainingRecipe):

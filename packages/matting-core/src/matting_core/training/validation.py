@@ -1,12 +1,14 @@
-"""Validation during training: whole-image inference and the matting metrics.
+"""Validation during training: ``matting predict`` + ``matting evaluate``, in memory.
 
-Each validation image is run whole (no crops): padded exactly as
-:func:`matting_core.inference.predict` pads it (``pad_margin`` on every side, then bottom/right
-up to the model's ``pad_multiple`` and at least ``min_size``, with its ``pad_mode``,
-reflection by default), passed through the recipe's
-:meth:`~matting_core.training.recipe.TrainingRecipe.predict`, cropped back, clipped to [0, 1]
-and scored with :func:`matting_core.evaluation.score_alpha` (SAD, MSE, Grad, Conn under the
-DIM protocol: the prediction takes the trimap's known values outside the unknown region).
+Each validation image goes through :func:`matting_core.inference.predict`, the function
+``matting predict`` calls, with the model's ``ModelInfo`` (padding, normalisation, its inference
+strategy: whole image or crop-and-stitch with its own patch forward) and the same defaults
+(known pixels restored); the alpha is quantised to the 8-bit levels ``matting predict``
+writes (:func:`~matting_core.evaluation.alpha_to_uint8`) and scored with
+:func:`~matting_core.evaluation.score_alpha` as ``matting evaluate`` scores the written file.
+So a validation score is the score those two commands give for the same weights and images.
+Images with a trimap are scored over its unknown region (the DIM protocol); images without
+one over the whole image (HAttMatting's protocol for trimap-free models).
 """
 
 from __future__ import annotations
@@ -20,11 +22,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from matting_core.inference import Padding
+from matting_core.errors import InputError
 
 if TYPE_CHECKING:
     from matting_core.registry import ModelInfo
-    from matting_core.training.recipe import TrainingRecipe
 
 __all__ = ["trimap_to_uint8", "validate"]
 
@@ -36,10 +37,8 @@ def trimap_to_uint8(trimap: Tensor) -> np.ndarray:
     return levels[index.cpu().numpy()]
 
 
-@torch.inference_mode()
 def validate(
     generator: nn.Module,
-    recipe: TrainingRecipe,
     info: ModelInfo,
     items: Iterable[Mapping[str, Any]],
     device: torch.device,
@@ -47,54 +46,57 @@ def validate(
     autocast: AbstractContextManager[Any] | None = None,
     on_prediction: Callable[[int, Mapping[str, Tensor], np.ndarray, dict[str, float]], None]
     | None = None,
+    name: str | None = None,
 ) -> dict[str, float]:
-    """Mean SAD, MSE, Grad and Conn of ``generator`` over ``items``.
+    """Mean SAD, MSE, Grad and Conn of ``generator`` over ``items``, as ``matting predict`` +
+    ``matting evaluate`` give them.
 
     :param generator: the (unwrapped) generator; put in eval mode for the duration.
-    :param recipe: supplies :meth:`predict` and the normalisation.
-    :param info: the model's info (``pad_multiple``, ``pad_margin``, ``min_size``,
-        ``pad_mode``).
-    :param items: batches of one image each: ``image`` (1, 3, H, W), ``alpha`` and
-        ``trimap`` (1, 1, H, W), ``trimap_onehot`` (1, 3, H, W) — a DataLoader with
-        ``batch_size=1``.
+    :param info: the model's info (normalisation, padding, ``needs_trimap``, ``inference``).
+    :param items: batches as a DataLoader gives them: ``image`` (B, 3, H, W) RGB in [0, 1],
+        ``alpha`` (B, 1, H, W) and, optionally, ``trimap`` (B, 1, H, W) {0, 0.5, 1}.
     :param device: where to run.
     :param autocast: the training's autocast context (for AMP), or None.
-    :param on_prediction: called for every image with its index, its batch (on ``device``,
-        unpadded), the predicted alpha ((H, W) float32 numpy, clipped) and its scores; the
-        validation previews collect their images this way.
+    :param on_prediction: called for every image with its index, its batch of one (unpadded,
+        as the loader gives it), the predicted alpha ((H, W) float32 numpy in [0, 1]) and its
+        scores; the validation previews collect their images this way.
+    :param name: the model's registered name, for error messages.
     :returns: ``{"sad", "mse", "grad", "conn", "images"}`` (means; SAD, Grad, Conn in
         thousands as :func:`~matting_core.evaluation.score_alpha` gives them).
+    :raises InputError: an item without ``trimap`` for a model that needs one.
     """
-    from matting_core.evaluation import METRIC_NAMES, score_alpha
+    from matting_core.evaluation import (
+        METRIC_NAMES,
+        alpha_to_uint8,
+        as_uint8_if_exact,
+        score_alpha,
+    )
+    from matting_core.inference import predict
 
     was_training = generator.training
-    generator.eval()
     totals = dict.fromkeys(METRIC_NAMES, 0.0)
     count = 0
     try:
         for item in items:
-            batch = {
-                k: v.to(device, non_blocking=True) for k, v in item.items() if isinstance(v, Tensor)
-            }
-            height, width = batch["image"].shape[-2:]
-            padding = Padding.for_size(
-                height, width, info.pad_multiple, info.pad_margin, info.min_size
-            )
-            padded = {
-                k: padding.apply(v, info.pad_mode) if v.dim() == 4 else v for k, v in batch.items()
-            }
-            with autocast if autocast is not None else nullcontext():
-                alpha = recipe.predict(generator, padded)
-            alpha = padding.crop(alpha).float().clamp(0.0, 1.0)
-            pred = alpha[0, 0].cpu().numpy()
-            gt = batch["alpha"][0, 0].float().cpu().numpy()
-            scores = score_alpha(pred, gt, trimap_to_uint8(batch["trimap"][0]))
-            for name in METRIC_NAMES:
-                totals[name] += float(scores[name])
-            if on_prediction is not None:
-                on_prediction(count, batch, pred, scores)
-            count += 1
+            for b in range(item["image"].shape[0]):
+                image = item["image"][b].permute(1, 2, 0).float().cpu().numpy()
+                gt = as_uint8_if_exact(item["alpha"][b, 0].float().cpu().numpy())
+                trimap = trimap_to_uint8(item["trimap"][b]) if "trimap" in item else None
+                if trimap is None and info.needs_trimap:
+                    who = f"model {name!r}" if name else "the model"
+                    raise InputError(
+                        f"validation: {who} needs a trimap, but the validation data has none"
+                    )
+                with autocast if autocast is not None else nullcontext():
+                    alpha = predict(generator, image, trimap, info=info, device=device, name=name)
+                scores = score_alpha(alpha_to_uint8(alpha), gt, trimap)
+                for metric in METRIC_NAMES:
+                    totals[metric] += float(scores[metric])
+                if on_prediction is not None:
+                    one = {k: v[b : b + 1] for k, v in item.items() if isinstance(v, Tensor)}
+                    on_prediction(count, one, alpha, scores)
+                count += 1
     finally:
         generator.train(was_training)
-    means = {name: (total / count if count else math.nan) for name, total in totals.items()}
+    means = {metric: (total / count if count else math.nan) for metric, total in totals.items()}
     return {**means, "images": float(count)}

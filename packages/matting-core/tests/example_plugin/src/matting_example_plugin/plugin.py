@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from matting_core import LossInfo, ModelInfo, hookimpl
-from matting_example_plugin.model import ExampleL1Loss, ExampleTiny, ExampleTinyConfig
+from matting_example_plugin.model import ExampleFree, ExampleL1Loss, ExampleTiny, ExampleTinyConfig
 
 
 @hookimpl
@@ -17,6 +17,17 @@ def matting_register_models(registry):
             input_channels=6,
             config_class=ExampleTinyConfig,
             description="two convolutions and a sigmoid",
+        ),
+    )
+    registry.add(
+        "example-free",
+        ExampleFree,
+        ModelInfo(
+            paper="— (example plugin for matting-core's tests)",
+            needs_trimap=False,
+            input_channels=3,
+            config_class=ExampleTinyConfig,
+            description="trimap-free: two convolutions on RGB and a sigmoid",
         ),
     )
 

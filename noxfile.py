@@ -16,7 +16,10 @@ as ``torch==2.13.0``: an unpinned torch would pull a multi-GB CUDA build.
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import nox
@@ -30,6 +33,30 @@ EXAMPLE_PLUGIN = PACKAGES_DIR / "matting-core" / "tests" / "example_plugin"
 
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
+
+#: Set by .ci/run: every session's venv (about 1 GB with torch) is deleted when the session
+#: ends, pass or fail, so a full run holds one venv at a time instead of one per package
+#: (CI's disk once filled up after seven of them).
+DISCARD_VENVS = os.environ.get("MATTING_NOX_DISCARD_VENVS") == "1"
+
+
+def session(**kwargs) -> Callable[[Callable[[nox.Session], None]], object]:
+    """``nox.session`` whose venv is deleted afterwards when ``DISCARD_VENVS`` is set."""
+
+    def register(body: Callable[[nox.Session], None]) -> object:
+        @functools.wraps(body)
+        def run(session: nox.Session) -> None:
+            try:
+                body(session)
+            finally:
+                location = getattr(session.virtualenv, "location", None)
+                if DISCARD_VENVS and location and Path(location).is_dir():
+                    shutil.rmtree(location, ignore_errors=True)
+                    session.log(f"deleted the session's venv {location}")
+
+        return nox.session(**kwargs)(run)
+
+    return register
 
 
 def _pyproject(package_dir: Path) -> dict:
@@ -120,14 +147,14 @@ def _make_package_session(name: str) -> None:
         session.run("pytest", "-q", *session.posargs, env=env)
 
     package_tests.__doc__ = f"Install {name} alone (with what it declares) and run its tests."
-    nox.session(python=PYTHON, name=name)(package_tests)
+    session(python=PYTHON, name=name)(package_tests)
 
 
 for _name in PACKAGES:
     _make_package_session(_name)
 
 
-@nox.session(python=PYTHON)
+@session(python=PYTHON)
 def integration(session: nox.Session) -> None:
     """Everything installed together: the cross-package tests of ``tests/``, among them the
     plugin contract (``matting_core.testing``) over every installed model. Each package's own
@@ -138,7 +165,7 @@ def integration(session: nox.Session) -> None:
     session.run("pytest", "-q", "tests", *session.posargs, env=env)
 
 
-@nox.session(python=PYTHON)
+@session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff: lint rules and formatting."""
     session.install("ruff")
@@ -146,7 +173,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "format", "--check", ".")
 
 
-@nox.session(python=PYTHON)
+@session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """The main job: install the toolkit, matte the bundled real photos with the bundled GCA
     model, composite them over a new background and score them against the baseline."""
@@ -201,7 +228,7 @@ def demo(session: nox.Session) -> None:
     session.log(f"per-image scores: {out / 'scores.csv'}")
 
 
-@nox.session(python=PYTHON)
+@session(python=PYTHON)
 def benchmarks(session: nox.Session) -> None:
     """Speed and memory benchmarks; each prints a table of ratios against a baseline."""
     _install(session, list(PACKAGES))

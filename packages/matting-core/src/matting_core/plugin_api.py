@@ -54,7 +54,8 @@ class Compatibility:
     :param declared: the range as the plugin wrote it, or None when it declares none.
     :param compatible: False only when a declared range excludes :data:`PLUGIN_API`, or
         is not a version range at all.
-    :param reason: why it is not compatible (one sentence fragment), else ``""``.
+    :param reason: why it is not compatible: the range, :data:`PLUGIN_API` and matting-core's
+        version, and what to install; else ``""``.
     """
 
     declared: str | None
@@ -69,17 +70,31 @@ def check_compatibility(declared: object, api: str = PLUGIN_API) -> Compatibilit
         return Compatibility(None, True)
     if not isinstance(declared, str):
         return Compatibility(
-            repr(declared), False, f"{API_ATTRIBUTE} must be a string such as '>=1.0,<2'"
+            repr(declared), False, f"its {API_ATTRIBUTE} is not a string such as '>=1.0,<2'"
         )
     try:
         supported = SpecifierSet(declared)
     except InvalidSpecifier:
         return Compatibility(
-            declared, False, f"{API_ATTRIBUTE} {declared!r} is not a version range"
+            declared,
+            False,
+            f"its {API_ATTRIBUTE} {declared!r} is not a version range such as '>=1.0,<2'",
         )
     if supported.contains(Version(api), prereleases=True):
         return Compatibility(declared, True)
-    return Compatibility(declared, False, f"it supports plugin API {declared}")
+    return Compatibility(
+        declared,
+        False,
+        f"it supports plugin API {declared}, which excludes {api}, the plugin API of "
+        f"matting-core {_core_version()} (install a release of the plugin built for plugin "
+        f"API {api}, or a matting-core that provides the API it supports)",
+    )
+
+
+def _core_version() -> str:
+    from matting_core import __version__
+
+    return __version__
 
 
 def read_declared_range(module: str) -> tuple[bool, str | None]:

@@ -38,7 +38,6 @@ from matting_core import hookspecs
 from matting_core.errors import PluginError, PluginLoadWarning
 from matting_core.plugin_api import (
     PLUGIN_API,
-    Compatibility,
     check_compatibility,
     declared_range,
     read_declared_range,
@@ -248,7 +247,7 @@ def register_plugin(module_or_obj: object, name: str | None = None) -> str:
         pm = state.pm
         compatibility = check_compatibility(declared_range(module_or_obj))
         if not compatibility.compatible:
-            raise PluginError(f"plugin {name!r} is refused: {_incompatible(compatibility)}")
+            raise PluginError(f"plugin {name!r} is refused: {compatibility.reason}")
         try:
             pm.register(module_or_obj, name=name)
         except (ValueError, pluggy.PluginValidationError) as exc:
@@ -375,18 +374,8 @@ def _refuse(state: _State, name: str, label: str, declared: object) -> bool:
     if compatibility.compatible:
         return False
     state.refused.add(name)
-    _problem(state, name, f"{label} is not loaded: {_incompatible(compatibility)}")
+    _problem(state, name, f"{label} is not loaded: {compatibility.reason}")
     return True
-
-
-def _incompatible(compatibility: Compatibility) -> str:
-    from matting_core import __version__
-
-    return (
-        f"{compatibility.reason}, but matting-core {__version__} provides plugin API {PLUGIN_API} "
-        "(install a release of the plugin built for this plugin API, or a matting-core "
-        "that provides the API it supports)"
-    )
 
 
 def _no_hooks(plugin: object) -> str:

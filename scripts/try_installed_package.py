@@ -132,6 +132,8 @@ def main(argv: list[str]) -> int:
         if row["weights"] == "--checkpoint":
             args += ["--checkpoint", str(random_checkpoint(row["name"], out))]
         matting(*args)
+        for made in out.glob(f"{row['name']}-random.*"):
+            made.unlink()  # a network's worth of random weights: no reason to keep it
         print(
             f"{distribution}: matting predict --model {row['name']} ({row['weights']}) on "
             f"GT17: {check_alpha(alpha, image, trimap)}"

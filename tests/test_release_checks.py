@@ -224,3 +224,20 @@ def test_wheel_contents_are_checked(packages, tmp_path):
     )
     # sizes of what is there are printed
     assert re.search(r"^matting_hop-0\.1\.0-py3-none-any\.whl +\d+ KiB$", result.stdout, re.M)
+
+
+def test_every_installed_plugin_declares_a_compatible_plugin_api():
+    """The toolkit as installed (the integration session: every package and the example
+    plugin): each plugin names the plugin API range it supports, and core loads it."""
+    import json
+
+    exe = shutil.which("matting")
+    assert exe, "the `matting` console script is not installed"
+    result = subprocess.run(
+        [exe, "plugins", "--json"], capture_output=True, text=True, timeout=300, check=True
+    )
+    plugins = [p for p in json.loads(result.stdout) if not p["builtin"]]
+    assert plugins, "no plugin is installed"
+    for plugin in plugins:
+        assert plugin["plugin_api"], f"plugin {plugin['name']} declares no MATTING_PLUGIN_API"
+        assert plugin["compatible"] and not plugin["problems"], plugin

@@ -6,6 +6,11 @@
     nox -s matting-nn   the network blocks alone (torch and safetensors; no other package);
                         the paper plugins' sessions install it because they declare it
     nox -s benchmarks   the speed and memory benchmarks (not part of the tests)
+    nox -s build        sdist and wheel of every package into dist/, checked (metadata,
+                        contents, versions, changelogs, plugin API declarations)
+    nox -s install-from-wheels
+                        what `pip install matting-gca` will do once published: each plugin
+                        alone from dist/ in a fresh environment, then a real prediction
 
 Each package under ``packages/`` gets a session of its own, named after the
 package, generated from its ``pyproject.toml``: the session installs the package
@@ -17,8 +22,11 @@ as ``torch==2.13.0``: an unpinned torch would pull a multi-GB CUDA build.
 from __future__ import annotations
 
 import functools
+import json
 import os
+import re
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +38,7 @@ PACKAGES_DIR = ROOT / "packages"
 TORCH = "torch==2.13.0"
 PYTHON = "3.11"
 EXAMPLE_PLUGIN = PACKAGES_DIR / "matting-core" / "tests" / "example_plugin"
+DIST = ROOT / "dist"
 
 nox.options.reuse_venv = "yes"
 nox.options.error_on_missing_interpreters = True
@@ -236,4 +245,153 @@ def benchmarks(session: nox.Session) -> None:
         session.run("python", str(script), *session.posargs)
 
 
-nox.options.sessions = [*PACKAGES, "integration", "lint"]
+# --------------------------------------------------------------------------------------------
+# Release: build and install from the built files
+# --------------------------------------------------------------------------------------------
+
+
+def _version(name: str) -> str:
+    """``name``'s version, from its single source (``[tool.hatch.version] path``)."""
+    pyproject = _pyproject(PACKAGES[name])
+    path = PACKAGES[name] / pyproject["tool"]["hatch"]["version"]["path"]
+    found = re.search(r'^__version__ = "([^"]+)"', path.read_text(encoding="utf-8"), re.M)
+    if found is None:
+        raise RuntimeError(f"{name}: no __version__ in {path} (run scripts/check_packages.py)")
+    return found.group(1)
+
+
+@session(python=PYTHON)
+def build(session: nox.Session) -> None:
+    """sdist and wheel of every package into ``dist/`` (the wheel built from the sdist), then
+    ``twine check --strict`` and ``scripts/check_packages.py --dist dist``: versions,
+    changelogs, ranges and plugin API declarations in the tree; in each wheel exactly the
+    package's files (weights, samples, model cards, py.typed; no tests); sizes printed."""
+    session.install("build", "hatchling>=1.18", "packaging>=22", "twine")
+    # the tree first: a missing CHANGELOG or declaration is named before anything is built
+    session.run("python", "scripts/check_packages.py")
+    shutil.rmtree(DIST, ignore_errors=True)
+    for directory in PACKAGES.values():
+        session.run(
+            "python",
+            "-m",
+            "build",
+            "--no-isolation",
+            "--outdir",
+            str(DIST),
+            str(directory),
+            silent=True,
+        )
+    session.run("twine", "check", "--strict", *sorted(str(p) for p in DIST.iterdir()))
+    session.run("python", "scripts/check_packages.py", "--dist", str(DIST))
+
+
+def _installed(session: nox.Session, python: str = "python") -> set[str]:
+    listed = session.run(python, "-m", "pip", "list", "--format=json", silent=True, external=True)
+    return {row["name"].lower().replace("_", "-") for row in json.loads(listed)} - {
+        "pip",
+        "setuptools",
+        "wheel",
+    }
+
+
+def _install_from_dist(
+    session: nox.Session, name: str, constraints: Path, report: Path, python: str = "python"
+) -> None:
+    """``pip install --find-links dist NAME``; every project package must come from dist/."""
+    session.run(
+        python,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--find-links",
+        str(DIST),
+        "--constraint",
+        str(constraints),
+        "--report",
+        str(report),
+        name,
+        external=True,
+    )
+    for item in json.loads(report.read_text(encoding="utf-8"))["install"]:
+        project = item["metadata"]["name"].lower().replace("_", "-")
+        url = item["download_info"]["url"]
+        if project in PACKAGES and not url.startswith(DIST.as_uri()):
+            session.error(f"{project} was installed from {url}, not from {DIST}")
+    session.run(python, "-m", "pip", "check", silent=True, external=True)
+
+
+@session(python=PYTHON, name="install-from-wheels", requires=["build"])
+def install_from_wheels(session: nox.Session) -> None:
+    """What ``pip install matting-gca`` does once published, for every package in turn.
+
+    Packages that need no torch (matting-metrics) are installed alone, each in a small venv
+    without torch, and imported. Then, in this session's venv with ``torch==2.13.0``, each
+    plugin (and each package with a console script: matting-core) alone: ``pip install
+    --find-links dist NAME`` pulling the project packages it depends on from ``dist/``,
+    ``scripts/try_installed_package.py NAME`` (``matting plugins --strict``, a real
+    ``matting predict`` on a bundled photo, its commands' ``--help``), then the project
+    packages are uninstalled again, so that each is tried without the others while disk use
+    stays at one venv. (Third-party dependencies stay installed between tries, for time: that
+    each package declares its own is what its own session checks, in a venv of its own.)
+    ``build`` runs first.
+    """
+    tmp = Path(session.create_tmp())
+    constraints = tmp / "project-versions.txt"
+    constraints.write_text("".join(f"{n}=={_version(n)}\n" for n in PACKAGES), encoding="utf-8")
+    report = tmp / "install-report.json"
+
+    light = [n for n in PACKAGES if not _needs_torch(_local_closure(n))]
+    if light:
+        small = tmp / "venv-without-torch"
+        session.run("python", "-m", "venv", "--clear", str(small), external=True)
+        python = str(small / "bin" / "python")
+        session.run(python, "-m", "pip", "install", "--quiet", "--upgrade", "pip", external=True)
+        for name in light:
+            _install_from_dist(session, name, constraints, report, python)
+            module = Path(
+                _pyproject(PACKAGES[name])["tool"]["hatch"]["version"]["path"]
+            ).parent.name
+            session.run(
+                python,
+                "-c",
+                f"import importlib.util, sys, {module}; "
+                "assert importlib.util.find_spec('torch') is None, 'torch is installed'; "
+                f"print('{name}', {module}.__version__, 'works without torch')",
+                external=True,
+            )
+            session.run(
+                python,
+                "-m",
+                "pip",
+                "uninstall",
+                "-y",
+                "--quiet",
+                *_installed(session, python),
+                external=True,
+            )
+        shutil.rmtree(small)
+
+    # a reused venv may hold project packages from an interrupted run
+    leftover = sorted(_installed(session) & set(PACKAGES))
+    if leftover:
+        session.run("python", "-m", "pip", "uninstall", "-y", "--quiet", *leftover)
+    session.install(TORCH)
+    tried = [
+        name
+        for name in PACKAGES
+        if _pyproject(PACKAGES[name])["project"].get("entry-points", {}).get("matting")
+        or _pyproject(PACKAGES[name])["project"].get("scripts")
+    ]
+    timings = []
+    for name in sorted(tried, key=lambda n: (n != "matting-core", n)):
+        start = time.monotonic()
+        _install_from_dist(session, name, constraints, report)
+        session.run("python", "scripts/try_installed_package.py", name, str(tmp / "out" / name))
+        project = sorted(_installed(session) & set(PACKAGES))
+        session.run("python", "-m", "pip", "uninstall", "-y", "--quiet", *project)
+        timings.append(f"{name} {time.monotonic() - start:.0f} s")
+    session.log("installed from dist/ and predicted: " + ", ".join(timings))
+
+
+nox.options.sessions = [*PACKAGES, "integration", "lint", "build", "install-from-wheels"]

@@ -42,11 +42,14 @@ from matting_core.models import (
     list_losses,
     list_models,
 )
+from matting_core.plugin_api import PLUGIN_API
 from matting_core.registry import CommandInfo, DatasetInfo, ExtraOutput, LossInfo, ModelInfo
 
+#: matting-core's version, its single source; the plugin API has its own, :data:`PLUGIN_API`.
 __version__ = "0.1.0"
 
 __all__ = [
+    "PLUGIN_API",
     "AmbiguousNameError",
     "CheckpointError",
     "CommandInfo",

@@ -11,6 +11,12 @@ A registry is filled the first time it is asked for, by calling every implementa
 hook one by one in registration order (built-ins first), with the registry told which plugin
 is registering.  A plugin that fails to import, or whose hook raises, costs exactly one
 :class:`~matting_core.errors.PluginLoadWarning` naming it; everything else keeps working.
+
+Before an entry-point plugin is imported, the range of plugin API versions it declares
+(``MATTING_PLUGIN_API`` in its module, see :mod:`matting_core.plugin_api`) is checked
+against :data:`~matting_core.plugin_api.PLUGIN_API`: a plugin built for another API is
+refused (never imported when the range can be read from its source, never registered),
+with one warning naming it, its range and core's versions.
 """
 
 from __future__ import annotations
@@ -30,6 +36,12 @@ import pluggy
 
 from matting_core import hookspecs
 from matting_core.errors import PluginError, PluginLoadWarning
+from matting_core.plugin_api import (
+    PLUGIN_API,
+    check_compatibility,
+    declared_range,
+    read_declared_range,
+)
 from matting_core.registry import (
     CommandRegistry,
     DatasetRegistry,
@@ -82,9 +94,14 @@ class PluginDescription:
     :param builtin: True for core's own plugins (:data:`DEFAULT_PLUGINS`).
     :param registered: kind (``models``, ``losses``, ``datasets``, ``commands``) → the names
         it registered, for the registries filled so far (:func:`check_plugins` fills all).
-    :param problems: what went wrong, one sentence each: it could not be imported, a hook
-        raised or registered an invalid name, a hook is unknown or takes a parameter its
-        spec does not have, it implements no hook, a name it registered is ambiguous.
+    :param problems: what went wrong, one sentence each: it was refused (built for another
+        plugin API), it could not be imported, a hook raised or registered an invalid name, a
+        hook is unknown or takes a parameter its spec does not have, it implements no hook, a
+        name it registered is ambiguous.
+    :param plugin_api: the range of plugin API versions it declares (``MATTING_PLUGIN_API``),
+        e.g. ``">=1.0,<2"``; None when it declares none; core's own version for a built-in.
+    :param compatible: False when it was refused because its range excludes core's
+        :data:`~matting_core.plugin_api.PLUGIN_API`.
     """
 
     name: str
@@ -95,6 +112,8 @@ class PluginDescription:
     builtin: bool
     registered: dict[str, tuple[str, ...]] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
+    plugin_api: str | None = None
+    compatible: bool = True
 
     @property
     def healthy(self) -> bool:
@@ -118,6 +137,10 @@ class _State:
         self.building: set[str] = set()
         #: plugin name → problems, in the order they happened (also warned about)
         self.problems: dict[str, list[str]] = {}
+        #: plugin name → the plugin API range it declares (absent: none declared)
+        self.api_ranges: dict[str, str] = {}
+        #: plugins refused for an incompatible plugin API
+        self.refused: set[str] = set()
 
 
 _lock = threading.RLock()
@@ -189,6 +212,8 @@ def list_plugins() -> list[PluginDescription]:
                     builtin=source.builtin,
                     registered={k: v for k, v in registered.items() if v},
                     problems=tuple(problems),
+                    plugin_api=f"=={PLUGIN_API}" if source.builtin else state.api_ranges.get(name),
+                    compatible=name not in state.refused,
                 )
             )
         return result
@@ -220,6 +245,9 @@ def register_plugin(module_or_obj: object, name: str | None = None) -> str:
     with _lock:
         registries = [_registry(hook, cls) for hook, cls in _REGISTRY_HOOKS.items()]
         pm = state.pm
+        compatibility = check_compatibility(declared_range(module_or_obj))
+        if not compatibility.compatible:
+            raise PluginError(f"plugin {name!r} is refused: {compatibility.reason}")
         try:
             pm.register(module_or_obj, name=name)
         except (ValueError, pluggy.PluginValidationError) as exc:
@@ -242,6 +270,8 @@ def register_plugin(module_or_obj: object, name: str | None = None) -> str:
             raise PluginError(f"plugin {name!r} failed: {_one_line(exc)}") from exc
         module = getattr(module_or_obj, "__name__", None) or type(module_or_obj).__module__
         state.sources[name] = _Source(module=module)
+        if compatibility.declared is not None:
+            state.api_ranges[name] = compatibility.declared
         return name
 
 
@@ -307,11 +337,22 @@ def _load_entry_point(state: _State, ep: importlib.metadata.EntryPoint) -> None:
         return
 
     state.sources[ep.name] = source
+    # The declared range is read from the module's source first: a plugin built for another
+    # plugin API is refused before it is imported (its import may fail against this core).
+    found, declared = read_declared_range(ep.module)
+    if found and _refuse(state, ep.name, label, declared):
+        return
     try:
         plugin = ep.load()
     except Exception as exc:
         _problem(state, ep.name, f"{label} could not be imported: {_one_line(exc)}")
         return
+    if not found:
+        declared = declared_range(plugin)
+        if declared is None and ep.attr:
+            declared = declared_range(importlib.import_module(ep.module))
+        if _refuse(state, ep.name, label, declared):
+            return
     try:
         state.pm.register(plugin, name=ep.name)
     except (ValueError, pluggy.PluginValidationError) as exc:
@@ -322,6 +363,19 @@ def _load_entry_point(state: _State, ep: importlib.metadata.EntryPoint) -> None:
         _problem(state, ep.name, f"{label} {unknown}")
     if not state.pm.get_hookcallers(plugin):
         _problem(state, ep.name, f"{label} {_no_hooks(plugin)}")
+
+
+def _refuse(state: _State, name: str, label: str, declared: object) -> bool:
+    """Record the plugin's declared range; refuse it (one warning) when it excludes core's
+    plugin API.  Returns whether it was refused."""
+    compatibility = check_compatibility(declared)
+    if compatibility.declared is not None:
+        state.api_ranges[name] = compatibility.declared
+    if compatibility.compatible:
+        return False
+    state.refused.add(name)
+    _problem(state, name, f"{label} is not loaded: {compatibility.reason}")
+    return True
 
 
 def _no_hooks(plugin: object) -> str:

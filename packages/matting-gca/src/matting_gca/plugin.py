@@ -11,6 +11,11 @@ if TYPE_CHECKING:
     from matting_core.registry import ModelRegistry
 
 
+#: The versions of matting_core.PLUGIN_API this plugin is written for; core reads this
+#: line before importing the module and refuses the plugin when its API is outside the range.
+MATTING_PLUGIN_API = ">=1.0,<2"
+
+
 @hookimpl
 def matting_register_models(registry: ModelRegistry) -> None:
     registry.add("gca", GCAMatting, GCA_INFO)

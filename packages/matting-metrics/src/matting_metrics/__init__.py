@@ -8,8 +8,6 @@ Inputs are (H, W) alpha mattes, uint8 in 0..255 or float in [0, 1], and a trimap
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from matting_metrics._inputs import CONVENTIONS
 from matting_metrics.compute import compute_all
 from matting_metrics.connectivity import connectivity_error
@@ -19,10 +17,8 @@ from matting_metrics.masking import mask_with_trimap
 from matting_metrics.mse import mse
 from matting_metrics.sad import sad
 
-try:
-    __version__ = version("matting-metrics")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.1.0"
+#: The package's version, its single source (the wheel's metadata is read from here).
+__version__ = "0.1.0"
 
 __all__ = [
     "CONVENTIONS",

@@ -13,6 +13,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Load the plugins found through the 'matting' entry-point group (and core's "
             "built-in plugin), run every hook, and report each plugin's health: its version, "
+            "the range of plugin API versions it supports (refused when it excludes core's), "
             "the hooks it implements, the models, losses, datasets and commands it registered, "
             "and its problems (it could not be imported, a hook raised or registered an "
             "invalid name, a hook is unknown or takes a parameter its spec does not have, it "
@@ -30,6 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import warnings
 
+    from matting_core import PLUGIN_API, __version__
     from matting_core.plugins import check_plugins
 
     with warnings.catch_warnings():
@@ -43,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
                 "distribution": p.distribution,
                 "version": p.version,
                 "builtin": p.builtin,
+                "plugin_api": p.plugin_api,
+                "compatible": p.compatible,
                 "hooks": list(p.hooks),
                 "registered": {k: list(v) for k, v in p.registered.items()},
                 "problems": list(p.problems),
@@ -51,9 +55,11 @@ def run(args: argparse.Namespace) -> int:
         ]
         print(json.dumps(rows, indent=2))
     else:
+        print(f"matting-core {__version__}, plugin API {PLUGIN_API}")
         for plugin in found:
             health = "ok" if plugin.healthy else f"{len(plugin.problems)} problem(s)"
             print(f"{plugin.name}  {plugin.version or '-'}  {plugin.module}  [{health}]")
+            print(f"    plugin API: {_api_line(plugin)}")
             print(f"    hooks: {', '.join(plugin.hooks) or '(none)'}")
             for kind, names in plugin.registered.items():
                 print(f"    {kind}: {', '.join(names)}")
@@ -61,3 +67,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"    problem: {problem}")
     unhealthy = [p.name for p in found if not p.healthy]
     return 1 if args.strict and unhealthy else 0
+
+
+def _api_line(plugin) -> str:
+    if plugin.builtin:
+        return f"{plugin.plugin_api} (built in)"
+    if plugin.plugin_api is None:
+        return "not declared (MATTING_PLUGIN_API; loaded without a check)"
+    return plugin.plugin_api + ("" if plugin.compatible else "  REFUSED: excludes this core's")

@@ -5,6 +5,10 @@ from __future__ import annotations
 from matting_core import LossInfo, ModelInfo, hookimpl
 from matting_example_plugin.model import ExampleFree, ExampleL1Loss, ExampleTiny, ExampleTinyConfig
 
+#: The versions of matting_core.PLUGIN_API this plugin is written for; core reads this
+#: line before importing the module and refuses the plugin when its API is outside the range.
+MATTING_PLUGIN_API = ">=1.0,<2"
+
 
 @hookimpl
 def matting_register_models(registry):

@@ -43,14 +43,14 @@ from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
 __all__ = [
+    "ATTENTION_CUTOFF",
     "NORM_EPS",
     "SELF_SIMILARITY",
-    "ATTENTION_CUTOFF",
     "AttentionBand",
     "area_scales",
     "attend_in_bands",
-    "attention_softmax",
     "attention_offsets",
+    "attention_softmax",
     "downsample_nearest",
     "normalize_patches",
     "paste_transposed",

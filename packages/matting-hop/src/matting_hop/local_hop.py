@@ -130,7 +130,9 @@ def _band(
                 key = key + pos[i, j].view(1, -1, 1, 1)
             scores[:, o] = (normed * key).sum(dim=1)
     # float32, without subnormal weights (matting_nn.contextual_attention.attention_softmax)
-    attention = attention_softmax(scores * scale, dim=1, overwrite=True).to(values.dtype)  # (B, s^2, n, W)
+    attention = attention_softmax(scores * scale, dim=1, overwrite=True).to(
+        values.dtype
+    )  # (B, s^2, n, W)
     out = values.new_zeros(batch, values.shape[1], rows, width)
     for i in range(window):
         for j in range(window):

@@ -18,6 +18,9 @@ softmax on real photos): real / random near 1 says it no longer does.
         [--precisions fp32 bf16] [--device cpu] [--threads N] [--clock wall|cpu]
 
 ``--quick``: GT19 only and no upscaled photo (a shared machine's short run).
+``--checkpoint hop=PATH`` adds a model with other weights (e.g. the official-format fixture
+checkpoints of GCA / HOP: ``python shared/fixtures/hop-official/make_ckpt.py keys.json
+hop.pth``); ``--set``-style options are not needed for the bundled models.
 """
 
 from __future__ import annotations
@@ -140,6 +143,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="+", help="default: every model with bundled weights")
     parser.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="MODEL=PATH",
+        help="also run MODEL with these weights, e.g. hop=hop.pth built by the official "
+        "fixture's make_ckpt.py (repeatable)",
+    )
+    parser.add_argument(
         "--precisions", nargs="+", help="default: fp32 and every reduced mode the device runs"
     )
     parser.add_argument("--size", type=int, default=2048, help="upscaled photo side (0: none)")
@@ -163,7 +174,10 @@ def main() -> int:
 
     from matting_core.precision import REDUCED_PRECISIONS, precision_supported
 
-    models = args.models or bundled_models()
+    runs = [(name, None) for name in (args.models or bundled_models())]
+    for item in args.checkpoint:
+        name, _, path = item.partition("=")
+        runs.append((name, path))
     precisions = args.precisions or [
         "fp32",
         *(p for p in REDUCED_PRECISIONS if precision_supported(p, args.device)),
@@ -191,19 +205,22 @@ def main() -> int:
         cases = [("real", "random", f"{len(photos)} photos")]
         if size:
             cases.append(("big", "big-random", f"GT19 {size}^2"))
-        for model in models:
+        for model, checkpoint in runs:
             for real, random, label in cases:
                 base: dict[str, float] = {}
                 for precision in precisions:
                     measured = {}
                     for kind in (real, random):
                         images, trimaps = inputs[kind]
-                        out = root / "out" / model / kind / precision
+                        out = root / "out" / f"{model}-{bool(checkpoint)}" / kind / precision
                         argv = ["--model", model, "--device", args.device]
+                        argv += ["--checkpoint", checkpoint] if checkpoint else []
                         argv += ["--precision", precision, "--images", str(images)]
                         argv += ["--trimaps", str(trimaps), "--out", str(out)]
                         measured[kind] = run_predict(argv, threads)
-                    sad, mse = scores(root / "out" / model / real / precision, root / real)
+                    sad, mse = scores(
+                        root / "out" / f"{model}-{bool(checkpoint)}" / real / precision, root / real
+                    )
                     seconds = measured[real][args.clock]
                     if precision == precisions[0]:
                         base = {"seconds": seconds, "sad": sad, "mse": mse}

@@ -20,7 +20,7 @@ softmax on real photos): real / random near 1 says it no longer does.
 ``--quick``: GT19 only and no upscaled photo (a shared machine's short run).
 ``--checkpoint hop=PATH`` adds a model with other weights (e.g. the official-format fixture
 checkpoints of GCA / HOP: ``python shared/fixtures/hop-official/make_ckpt.py keys.json
-hop.pth``); ``--set``-style options are not needed for the bundled models.
+hop.pth``).
 """
 
 from __future__ import annotations

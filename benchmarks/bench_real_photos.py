@@ -147,8 +147,8 @@ def main() -> int:
         action="append",
         default=[],
         metavar="MODEL=PATH",
-        help="also run MODEL with these weights, e.g. hop=hop.pth built by the official "
-        "fixture's make_ckpt.py (repeatable)",
+        help="run MODEL with these weights, e.g. hop-all-data=hop.pth built by the official "
+        "fixture's make_ckpt.py (repeatable; without --models, only these run)",
     )
     parser.add_argument(
         "--precisions", nargs="+", help="default: fp32 and every reduced mode the device runs"
@@ -174,7 +174,9 @@ def main() -> int:
 
     from matting_core.precision import REDUCED_PRECISIONS, precision_supported
 
-    runs = [(name, None) for name in (args.models or bundled_models())]
+    # --checkpoint alone runs only the checkpoints
+    default = [] if args.checkpoint else bundled_models()
+    runs = [(name, None) for name in (args.models or default)]
     for item in args.checkpoint:
         name, _, path = item.partition("=")
         runs.append((name, path))

@@ -21,6 +21,12 @@ import torch
 from torch import nn
 
 from matting_core.errors import InputError, PluginError, ShapeError
+from matting_core.precision import (
+    precision_context,
+    prepare_input,
+    prepare_model,
+    resolve_precision,
+)
 from matting_core.registry import ModelInfo
 from matting_core.strategy import CropAndStitch, InferenceStrategy, WholeImage
 
@@ -406,16 +412,19 @@ def _check_dilate_unknown(size: object) -> int:
 
 
 def check_device(device: str | torch.device) -> torch.device:
-    """``device`` as a :class:`torch.device`, checked to exist on this machine.
+    """``device`` as a :class:`torch.device`, checked to exist on this machine; ``"auto"`` is
+    CUDA when available, else the CPU.
 
     :raises InputError: a name torch does not know (``"banana"``), or CUDA / MPS / a device
         index this machine does not have.
     """
+    if device == "auto":  # CUDA when this machine has it
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
         raise InputError(
-            f"unknown device {str(device)!r}; expected cpu, cuda, cuda:N or mps"
+            f"unknown device {str(device)!r}; expected auto, cpu, cuda, cuda:N or mps"
         ) from None
     if resolved.type == "cuda":
         if not torch.cuda.is_available():
@@ -448,6 +457,7 @@ def predict(
     strategy: InferenceStrategy | None = None,
     name: str | None = None,
     progress: bool = False,
+    precision: str = "fp32",
 ) -> np.ndarray:
     """Predict the alpha matte of one image.
 
@@ -478,6 +488,11 @@ def predict(
             :class:`~matting_core.strategy.CropAndStitch`; default: ``info.inference``.
         name: the model's registered name, named (with its plugin) by errors.
         progress: show a progress bar over the patches of a crop-and-stitch run.
+        precision: ``"fp32"`` (float32, the reference), ``"bf16"`` / ``"fp16"`` (autocast
+            with channels-last tensors, where the device supports it) or ``"auto"`` (the
+            fastest mode of ``info.auto_precisions`` the device supports, else fp32); see
+            :mod:`matting_core.precision`.  The model is converted to the mode's memory
+            format in place.
 
     Returns:
         (H, W) float32 alpha in [0, 1].
@@ -487,7 +502,8 @@ def predict(
             trimap values that cannot be interpreted); no trimap for a model that needs one;
             a negative ``pad_margin``; ``dilate_unknown`` out of [0, 255], not an integer, or
             given without a trimap; a ``device`` that is unknown or not on this machine;
-            ``tta`` with a model's own patch forward.
+            ``tta`` with a model's own patch forward; a ``precision`` that is unknown or
+            that the device does not support.
         PluginError: the model's output broke the model contract (:func:`check_model_output`).
     """
     dilate_unknown = _check_dilate_unknown(dilate_unknown)
@@ -500,8 +516,51 @@ def predict(
     if trimap is None and dilate_unknown:
         raise InputError("dilate_unknown needs a trimap")
     device = _model_device(model) if device is None else check_device(device)
+    precision = resolve_precision(
+        precision, device, info.auto_precisions if info is not None else ()
+    )
     who = describe_model(model, name)
     model.eval()
+    prepare_model(model, precision)
+    with precision_context(precision, device):
+        return _predict(
+            model,
+            image,
+            trimap,
+            info=info,
+            device=device,
+            pad_margin=pad_margin,
+            keep_known=keep_known,
+            trimap_thresholds=trimap_thresholds,
+            tta=tta,
+            dilate_unknown=dilate_unknown,
+            strategy=strategy,
+            name=name,
+            who=who,
+            progress=progress,
+            precision=precision,
+        )
+
+
+def _predict(
+    model: nn.Module,
+    image: np.ndarray,
+    trimap: np.ndarray | None,
+    *,
+    info: ModelInfo | None,
+    device: torch.device,
+    pad_margin: int | None,
+    keep_known: bool,
+    trimap_thresholds: tuple[int, int] | None,
+    tta: bool,
+    dilate_unknown: int,
+    strategy: InferenceStrategy,
+    name: str | None,
+    who: str,
+    progress: bool,
+    precision: str,
+) -> np.ndarray:
+    """:func:`predict` once its options are checked, under the precision's autocast."""
     if isinstance(strategy, CropAndStitch):
         from matting_core.tiling import predict_tiled
 
@@ -535,7 +594,7 @@ def predict(
     image_t, trimap_t, tri = prepare_inputs(image, trimap, info, trimap_thresholds, name=name)
     multiple, mode, margin, min_size = padding_options(info, pad_margin)
     padding = Padding.for_size(image_t.shape[-2], image_t.shape[-1], multiple, margin, min_size)
-    image_t = padding.apply(image_t, mode).to(device)
+    image_t = prepare_input(padding.apply(image_t, mode).to(device), precision)
     if trimap_t is not None:
         trimap_t = padding.apply(trimap_t, mode)
         if dilate_unknown:
@@ -543,7 +602,10 @@ def predict(
             # keep_known restores the known pixels of the dilated trimap, not the given one.
             grown = padding.crop(trimap_t)[0, 1].numpy() == 1
             tri = np.where(grown, np.uint8(128), tri)
-        trimap_t = trimap_t.to(device) if info is None or info.needs_trimap else None
+        if info is None or info.needs_trimap:
+            trimap_t = prepare_input(trimap_t.to(device), precision)
+        else:
+            trimap_t = None
     if tta:
         alpha_t = forward_tta(model, image_t, trimap_t, who=who)
     else:

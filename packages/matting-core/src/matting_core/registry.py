@@ -152,6 +152,11 @@ class ModelInfo:
         :class:`~matting_core.strategy.WholeImage` (one forward, the default) or
         :class:`~matting_core.strategy.CropAndStitch` (overlapping patches blended back,
         optionally with the model's own per-patch forward).
+    :param auto_precisions: the reduced-precision modes (``"bf16"``, ``"fp16"``) that
+        ``--precision auto`` may pick for this model, fastest first: those whose change of
+        the mean SAD on the bundled photos (GT17-GT20, bundled weights) was measured under 1%
+        against fp32 (``benchmarks/bench_real_photos.py`` measures it).  Empty (the default):
+        ``auto`` runs fp32.  See :mod:`matting_core.precision`.
     """
 
     paper: str
@@ -171,6 +176,7 @@ class ModelInfo:
     training_recipe: Callable[[], Any] | None = None
     extra_outputs: tuple[ExtraOutput, ...] = ()
     inference: InferenceStrategy = field(default_factory=WholeImage)
+    auto_precisions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not (
@@ -211,6 +217,12 @@ class ModelInfo:
         if self.remap_official is not None and not callable(self.remap_official):
             raise PluginError("ModelInfo.remap_official must be callable or None")
         self._check_extra_outputs()
+        object.__setattr__(self, "auto_precisions", tuple(self.auto_precisions))
+        if not set(self.auto_precisions) <= {"bf16", "fp16"}:
+            raise PluginError(
+                "ModelInfo.auto_precisions may hold 'bf16' and 'fp16', got "
+                f"{self.auto_precisions!r}"
+            )
 
     def _check_extra_outputs(self) -> None:
         extras = tuple(self.extra_outputs)

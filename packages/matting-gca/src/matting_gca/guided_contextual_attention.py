@@ -48,6 +48,7 @@ from matting_nn.contextual_attention import (
     area_scales,
     attend_in_bands,
     attention_offsets,
+    attention_softmax,
     downsample_nearest,
     normalize_patches,
     paste_transposed,
@@ -133,7 +134,7 @@ def _one_sample(
         )
         scores = scores.view(length, length) * weights.view(length, 1)
         scores.diagonal().add_(self_penalty)
-        attention = F.softmax(scores, dim=0)
+        attention = attention_softmax(scores, dim=0, overwrite=True).to(values.dtype)
         out = paste_transposed_full(attention, values, channels, (h, w), rate)
         return out, attention_offsets(attention.argmax(dim=0), h, w)
 

@@ -64,6 +64,7 @@ from matting_nn.contextual_attention import (
     area_scales,
     attend_in_bands,
     attention_offsets,
+    attention_softmax,
     downsample_nearest,
     normalize_patches,
     paste_transposed,
@@ -215,8 +216,9 @@ def _full(
         along_y = table[dy[:, :, None], qy[None, :, None], qx[None, None, :]]  # (h, h, w)
         along_x = table[dx[:, None, :], qy[None, :, None], qx[None, None, :]]  # (w, h, w)
         scores = scores + (along_y[:, None] + along_x[None, :]).reshape(length, length)
-    attention = F.softmax(scores, dim=0)
+    attention = attention_softmax(scores, dim=0, overwrite=True)
     best = attention.argmax(dim=0)
+    attention = attention.to(values.dtype)
     if rate == 1:
         return _paste_rate1(values @ attention, channels, grid), best
     return paste_transposed_full(attention, values, channels, grid, rate), best

@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from matting_hop.positional_encoding import sinusoid_table, window_distances
 from matting_nn import SpectralNorm
-from matting_nn.contextual_attention import NORM_EPS, SELF_SIMILARITY
+from matting_nn.contextual_attention import NORM_EPS, SELF_SIMILARITY, attention_softmax
 
 __all__ = ["LocalHOPBlock", "local_hop_attention"]
 
@@ -129,7 +129,10 @@ def _band(
             if pos is not None:
                 key = key + pos[i, j].view(1, -1, 1, 1)
             scores[:, o] = (normed * key).sum(dim=1)
-    attention = F.softmax(scores * scale, dim=1)  # (B, s^2, n, W)
+    # float32, without subnormal weights (matting_nn.contextual_attention.attention_softmax)
+    attention = attention_softmax(scores * scale, dim=1, overwrite=True).to(
+        values.dtype
+    )  # (B, s^2, n, W)
     out = values.new_zeros(batch, values.shape[1], rows, width)
     for i in range(window):
         for j in range(window):

@@ -104,6 +104,24 @@ def _identity(path: Path) -> tuple[int, int] | None:
     return status.st_dev, status.st_ino
 
 
+def precision_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--precision`` (:mod:`matting_core.precision`) to a command that runs a model."""
+    from matting_core.precision import PRECISIONS
+
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="fp32",
+        help=(
+            "fp32 (default, the reference); bf16 or fp16: autocast with channels-last tensors "
+            "where the hardware supports it (bf16: CUDA, or a CPU with AVX512-BF16/AMX; fp16: "
+            "CUDA/MPS); auto: the fastest mode the model declares safe (mean SAD on the "
+            "bundled photos within 1%% of fp32; 'matting list --json' shows it) that the device runs, "
+            "else fp32"
+        ),
+    )
+
+
 def bounded_int(minimum: int, maximum: int | None = None):
     """An argparse ``type`` for an integer in ``[minimum, maximum]``."""
 
@@ -121,11 +139,12 @@ def bounded_int(minimum: int, maximum: int | None = None):
 
 
 def device_argument(text: str) -> str:
-    """An argparse ``type`` for ``--device``: a device torch knows and this machine has."""
+    """An argparse ``type`` for ``--device``: a device torch knows and this machine has
+    (``auto`` becomes ``cuda`` when CUDA is available, else ``cpu``)."""
     from matting_core.inference import check_device
 
     try:
-        check_device(text)
+        resolved = check_device(text)
     except InputError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
+    return str(resolved) if text == "auto" else text

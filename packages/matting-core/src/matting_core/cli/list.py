@@ -55,6 +55,8 @@ def _rows(kind: str, pattern: str | None) -> list[dict[str, str]]:
             row["description"] = f"AMBIGUOUS: name it {row['name']}; " + row["description"]
         if kind == "models":
             row["paper"] = info.paper  # in --json only: the table would be too wide
+            # what --precision auto may pick, fastest first (--json only too)
+            row["auto_precisions"] = ",".join(info.auto_precisions) or "fp32"
         rows.append(row)
     return rows
 
@@ -79,7 +81,7 @@ def weights_summary(name: str, info: Any) -> str:
 
 
 def _table(rows: list[dict[str, str]]) -> str:
-    columns = [c for c in rows[0] if c != "paper"]
+    columns = [c for c in rows[0] if c not in ("paper", "auto_precisions")]
     widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
     lines = ["  ".join(c.ljust(widths[c]) for c in columns).rstrip()]
     lines += ["  ".join(r[c].ljust(widths[c]) for c in columns).rstrip() for r in rows]

@@ -12,6 +12,7 @@ from matting_core.cli import _predict_outputs
 from matting_core.cli._checks import (
     bounded_int,
     device_argument,
+    precision_argument,
     prepare_output_dir,
     prepare_output_file,
     refuse_overwriting_inputs,
@@ -132,8 +133,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--device",
         default=None,
         type=device_argument,
-        help="cpu, cuda, cuda:1, mps (default: cpu)",
+        help="auto (CUDA when present, else cpu), cpu, cuda, cuda:1, mps (default: cpu)",
     )
+    precision_argument(parser)
     parser.add_argument(
         "--bit-depth", type=int, choices=(8, 16), default=8, help="PNG bit depth of the output"
     )
@@ -292,6 +294,10 @@ def run(args: argparse.Namespace) -> int:
     device = shard.device(args.device)
     if device:
         loaded.model.to(device)
+    from matting_core.precision import resolve_precision
+
+    # checked (one sentence, exit 2) before any image is read
+    precision = resolve_precision(args.precision, device or "cpu", info.auto_precisions)
     if not jobs:
         raise InputError(f"no images found in {args.images}")
     if args.save_extras is not None and has_flow(info) and shard.is_main:
@@ -339,6 +345,7 @@ def run(args: argparse.Namespace) -> int:
                         strategy=strategy,
                         name=loaded.name,
                         progress=not args.no_progress and shard.is_main,
+                        precision=precision,
                     )
                     cutout_and_composite(
                         image,

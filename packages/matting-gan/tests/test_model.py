@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from matting_gan import AlphaGAN, AlphaGANConfig, AlphaGANSmallConfig, trimap_channel
 from torch import nn
 
 from matting_core.errors import CheckpointError, ConfigError, ShapeError
-from matting_gan import AlphaGAN, AlphaGANConfig, AlphaGANSmallConfig, trimap_channel
 from matting_nn import ASPPPooling, Bottleneck, MaxUnpool, resnet50
 
 
@@ -153,7 +153,7 @@ def test_output_sizes_are_table_4s_at_320(paper_generator: AlphaGAN):
         "deconv4_x": (1, 320, 320),
     }
     assert alpha.shape == (1, 1, 320, 320)
-    assert 0.0 < float(alpha.min()) and float(alpha.max()) < 1.0  # the sigmoid
+    assert float(alpha.min()) > 0.0 and float(alpha.max()) < 1.0  # the sigmoid
 
 
 def test_small_variant_keeps_the_layout_with_a_quarter_of_the_channels():
@@ -231,7 +231,7 @@ def test_a_file_that_does_not_fit_is_one_checkpoint_error(tmp_path: Path):
 
     path = tmp_path / "wrong.safetensors"
     save_file({"conv1.weight": torch.zeros(64, 3, 7, 7)}, str(path))
-    with pytest.raises(CheckpointError, match="wrong.safetensors"):
+    with pytest.raises(CheckpointError, match=r"wrong\.safetensors"):
         AlphaGAN(AlphaGANConfig(pretrained_backbone=str(path)))
 
 
@@ -242,7 +242,7 @@ def test_bad_configs_and_inputs_are_typed_errors():
         AlphaGANConfig(aspp_rates=(6, 12))
     with pytest.raises(ConfigError, match="backbone_layers"):
         AlphaGANConfig(backbone_layers=(3, 4, 6))
-    with pytest.raises(ConfigError, match="pretrained_backbone needs width 1.0"):
+    with pytest.raises(ConfigError, match=r"pretrained_backbone needs width 1\.0"):
         AlphaGANSmallConfig(pretrained_backbone="resnet50.pth")
     model = AlphaGAN(AlphaGANConfig(width=0.125)).eval()
     trimap = torch.zeros(1, 3, 60, 64)

@@ -377,4 +377,3 @@ ALPHAGAN_SMALL_INFO = dataclasses.replace(
     config_class=AlphaGANSmallConfig,
     description="AlphaGAN generator with a quarter of the channels (width 0.25), trained here",
 )
-

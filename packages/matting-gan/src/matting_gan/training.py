@@ -81,9 +81,7 @@ def alphagan_transform(crop_size: int = PAPER_CROP_SIZE):
     )
 
 
-def composite_for_discriminator(
-    batch: Batch, alpha: Tensor, mean: Tensor, std: Tensor
-) -> Tensor:
+def composite_for_discriminator(batch: Batch, alpha: Tensor, mean: Tensor, std: Tensor) -> Tensor:
     """D's input for ``alpha``: ``alpha · F + (1 − alpha) · B`` from the batch's foreground and
     background, normalised like the generator's image, ‖ the trimap channel (0 / 0.5 / 1).
 

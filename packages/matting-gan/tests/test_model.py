@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from matting_gan import AlphaGAN, AlphaGANConfig, AlphaGANSmallConfig, trimap_channel
 from torch import nn
 
 from matting_core.errors import CheckpointError, ConfigError, ShapeError
+from matting_gan import AlphaGAN, AlphaGANConfig, AlphaGANSmallConfig, trimap_channel
 from matting_nn import ASPPPooling, Bottleneck, MaxUnpool, resnet50
 
 

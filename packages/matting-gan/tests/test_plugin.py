@@ -8,14 +8,14 @@ from typing import ClassVar
 
 import numpy as np
 import pytest
-from matting_gan import AlphaGAN, AlphaGANConfig, AlphaGANSmallConfig
-from matting_gan.training import AlphaGANRecipe
 
 import matting_core
 from matting_core import create_model, get_model_info, save_weights
 from matting_core.cli import main
 from matting_core.testing import ModelContract
 from matting_data import read_alpha, read_trimap
+from matting_gan import AlphaGAN, AlphaGANConfig, AlphaGANSmallConfig
+from matting_gan.training import AlphaGANRecipe
 
 
 class TestContract(ModelContract):

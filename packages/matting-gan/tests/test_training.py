@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from matting_gan import AlphaGANRecipe, trimap_channel
 
 from matting_core import load_model, predict
 from matting_core.errors import ConfigError
@@ -26,6 +25,7 @@ from matting_data.augmentation import (
     RandomRotation,
     Resize,
 )
+from matting_gan import AlphaGANRecipe, trimap_channel
 from matting_nn import PatchGANDiscriminator
 
 REPO = Path(__file__).resolve().parents[3]

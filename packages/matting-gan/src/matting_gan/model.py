@@ -350,6 +350,12 @@ class AlphaGAN(nn.Module):
 # --------------------------------------------------------------------------------------------
 
 
+#: Weights trained here, adversarially, on real photos (an alphagan-small; see
+#: weights/MODEL_CARD.md), used by `matting predict --model alphagan-small` (and `--model
+#: alphagan`, which then runs the small network and says so) when no --checkpoint is given.
+BUNDLED_WEIGHTS = "matting_gan:weights/alphagan-small-alphamatting.safetensors"
+
+
 def _alphagan_recipe():
     from matting_gan.training import AlphaGANRecipe
 
@@ -367,6 +373,9 @@ ALPHAGAN_INFO = ModelInfo(
     # reflect, never a resize: a port resized image AND trimap to a multiple of 32 with a
     # bilinear filter, which invents trimap values that are neither 0, 128 nor 255
     pad_mode="reflect",
+    # no weights of the paper's size exist (the authors released none); with no
+    # --checkpoint, `--model alphagan` runs the bundled alphagan-small, as matting-gca does
+    default_weights=BUNDLED_WEIGHTS,
     training_recipe=_alphagan_recipe,
     description="AlphaGAN generator (dilated ResNet-50 OS8 + ASPP, unpooling decoder, Table 4); "
     "trained adversarially against a 70x70 PatchGAN",

@@ -308,5 +308,7 @@ HDMATT_INFO = ModelInfo(
 HDMATT_SMALL_INFO = dataclasses.replace(
     HDMATT_INFO,
     config_class=HDMattSmallConfig,
+    # trained here on real photos (weights/MODEL_CARD.md); `hdmatt` itself has no weights
+    default_weights=BUNDLED_WEIGHTS,
     description="HDMatt for CPU (ResNet-10 depth, a quarter of the channels), trained here",
 )

@@ -133,11 +133,11 @@ def test_a_tiny_real_batch_overfits(tiny_model, shared_data):
     optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
     unknown = t[:, 1:2]
     losses = []
-    for _ in range(60):
+    for _ in range(30):
         pred = model(x, t, cx, ct)["alpha"]
         loss = ((pred - gt).abs() * unknown).sum() / unknown.sum()
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
         losses.append(loss.item())
-    assert losses[-1] < 0.35 * losses[0], (losses[0], losses[-1])
+    assert losses[-1] < 0.2 * losses[0], (losses[0], losses[-1])

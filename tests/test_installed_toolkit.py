@@ -35,6 +35,7 @@ def _matting(*args: str) -> subprocess.CompletedProcess:
                 "matting_nn",
                 "matting_serve",
                 "matting_gan",
+                "matting_hdmatt",
             ),
         ),
         ("matting_nn", ("matting_core", "matting_data", "matting_metrics")),
@@ -43,6 +44,7 @@ def _matting(*args: str) -> subprocess.CompletedProcess:
         ("matting_serve", ("matting_gca", "matting_hop", "matting_classical")),
         ("matting_classical", ("matting_gca", "matting_hop", "matting_serve")),
         ("matting_gan", ("matting_gca", "matting_hop", "matting_serve", "matting_classical")),
+        ("matting_hdmatt", ("matting_gca", "matting_hop", "matting_serve", "matting_classical")),
     ],
 )
 def test_dependencies_point_one_way(module, forbidden):

@@ -92,6 +92,10 @@ class HAttConfig(PretrainedBackbone):
     :param channel_attention: use PFD's attention (False: the ablation without CA).
     :param spatial_attention: use ACF's attention (False: cues aggregated unfiltered, "Low").
     :param appearance_cues: aggregate block 1's appearance cues at all (False: "Basic").
+    :param working_size: None (the paper: the network sees the photo at full resolution), or
+        the longest side, in pixels, the network works at in eval mode: a larger photo is
+        downscaled (area) for the network and its matte upsampled (bilinear) back, so a small
+        network trained on small views sees a photo at the scale it was trained at.
     """
 
     backbone: str = "resnext101_32x8d"
@@ -103,6 +107,7 @@ class HAttConfig(PretrainedBackbone):
     channel_attention: bool = True
     spatial_attention: bool = True
     appearance_cues: bool = True
+    working_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.backbone not in _RESNEXT:
@@ -128,6 +133,10 @@ class HAttConfig(PretrainedBackbone):
             )
         if self.pool not in ("avgmax", "avg"):
             raise ConfigError(f"pool must be 'avgmax' or 'avg', got {self.pool!r}")
+        if self.working_size is not None and not 64 <= self.working_size <= 8192:
+            raise ConfigError(
+                f"working_size must be from 64 to 8192 pixels or none, got {self.working_size}"
+            )
 
     @property
     def depth(self) -> tuple[int, int, int, int]:
@@ -139,12 +148,15 @@ class HAttConfig(PretrainedBackbone):
 class HAttSmallConfig(HAttConfig):
     """The CPU-sized network (model ``hattmatting-small``): ResNeXt 32×4d with one block per
     stage (a ResNeXt-14; the 2048-channel block 4 stays) and a 64-channel ASPP and head, about
-    11 M parameters instead of the paper's ~100 M.  Every block of Fig. 2 is kept."""
+    11 M parameters instead of the paper's ~100 M.  Every block of Fig. 2 is kept.  It works
+    at 320 pixels on the longest side (``working_size``): the bundled weights were trained on
+    views of that scale."""
 
     backbone: str = "resnext50_32x4d"
     blocks: tuple[int, int, int, int] | None = (1, 1, 1, 1)
     channels: int = 64
     reduction: int = 8
+    working_size: int | None = 320
 
 
 # --------------------------------------------------------------------------------------------
@@ -244,6 +256,32 @@ class HAttMatting(nn.Module):
         check_model_inputs(
             image, trimap, model="HAttMatting", needs_trimap=False, multiple=SIZE_MULTIPLE
         )
+        size = tuple(image.shape[-2:])
+        working = self._working_shape(size)
+        if working is None:
+            return self._forward(image)
+        small = F.interpolate(image, size=working, mode="area")
+        out = self._forward(small)
+        quarter = (size[0] // 4, size[1] // 4)
+        return {
+            "alpha": F.interpolate(out["alpha"], size=size, mode="bilinear", align_corners=False),
+            "spatial_attention": F.interpolate(
+                out["spatial_attention"], size=quarter, mode="bilinear", align_corners=False
+            ),
+            "channel_attention": out["channel_attention"],
+        }
+
+    def _working_shape(self, size: tuple[int, int]) -> tuple[int, int] | None:
+        """The (H, W), multiples of 16, the network runs at in eval mode; None: as given."""
+        limit = self.config.working_size
+        if self.training or limit is None or max(size) <= limit:
+            return None
+        scale = limit / max(size)
+        return tuple(
+            max(SIZE_MULTIPLE, round(side * scale / SIZE_MULTIPLE) * SIZE_MULTIPLE) for side in size
+        )  # type: ignore[return-value]
+
+    def _forward(self, image: Tensor) -> dict[str, Tensor]:
         features = self.backbone(image)
         pyramidal = self.aspp(features.layer4)
         distilled = self.pfd(pyramidal)

@@ -28,12 +28,20 @@ def _matting(*args: str) -> subprocess.CompletedProcess:
         # core finds plugins only by entry point, and never imports matting-nn
         (
             "matting_core",
-            ("matting_gca", "matting_hop", "matting_classical", "matting_nn", "matting_serve"),
+            (
+                "matting_gca",
+                "matting_hop",
+                "matting_hatt",
+                "matting_classical",
+                "matting_nn",
+                "matting_serve",
+            ),
         ),
         ("matting_nn", ("matting_core", "matting_data", "matting_metrics")),
         ("matting_gca", ("matting_hop", "matting_serve", "matting_classical")),  # never another
         ("matting_hop", ("matting_gca", "matting_serve", "matting_classical")),
         ("matting_serve", ("matting_gca", "matting_hop", "matting_classical")),
+        ("matting_hatt", ("matting_gca", "matting_hop", "matting_serve", "matting_classical")),
         ("matting_classical", ("matting_gca", "matting_hop", "matting_serve")),
     ],
 )

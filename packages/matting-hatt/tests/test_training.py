@@ -58,7 +58,7 @@ def test_the_paper_crops_at_512_are_matting_datas_hattmatting_pipeline():
 
 def test_other_crop_sizes_scale_the_papers_three_crops():
     assert hatt_crop_sizes(512) == (512, 640, 800)
-    assert hatt_crop_sizes(192) == (192, 240, 300)
+    assert hatt_crop_sizes(128) == (128, 160, 200)
     cfg = load_config(_config_path("hattmatting-small-alphamatting.toml"), [])
     recipe = recipe_for(cfg)
     recipe.cfg = cfg
@@ -68,7 +68,7 @@ def test_other_crop_sizes_scale_the_papers_three_crops():
         "bg": np.random.default_rng(2).random((500, 500, 3), dtype=np.float32),
     }
     out = recipe.train_transform()(sample, np.random.default_rng(0))
-    assert out["image"].shape == (192, 192, 3) and out["alpha"].shape == (192, 192)
+    assert out["image"].shape == (128, 128, 3) and out["alpha"].shape == (128, 128)
     assert "trimap" not in out  # trimap-free: no trimap is made
 
 

@@ -216,16 +216,17 @@ def test_an_unknown_discriminator_is_one_config_error(shared_data: Path, tmp_pat
 
 
 def test_a_tiny_real_batch_overfits():
-    """Two 64x64 windows of a real photo (downscaled) and their true alpha: MSE + SSIM drive
+    """Two 32x32 windows of a real photo (downscaled) and their true alpha: MSE + SSIM drive
     the trimap-free network to the matte."""
     torch.manual_seed(0)
-    image, alpha = _sample()
+    image, alpha = _sample(size=(64, 48))
     info = get_model_info("hattmatting-small")
     mean, std = np.array(info.mean, np.float32), np.array(info.std, np.float32)
     x = torch.from_numpy((image - mean) / std).permute(2, 0, 1)
     a = torch.from_numpy(alpha)[None]
-    images = torch.stack([x[:, 16:80, 0:64], x[:, 16:80, 64:128]])
-    alphas = torch.stack([a[:, 16:80, 0:64], a[:, 16:80, 64:128]])
+    images = torch.stack([x[:, 8:40, 0:32], x[:, 8:40, 32:64]])
+    alphas = torch.stack([a[:, 8:40, 0:32], a[:, 8:40, 32:64]])
+    assert alphas.std() > 0.2  # both windows cross the object's edge: not a constant matte
     model = HAttMatting(HAttSmallConfig(channels=16, reduction=4)).train()
     mse, ssim = create_loss("mse"), create_loss("ssim")
     optimiser = torch.optim.Adam(model.parameters(), lr=2e-3)
@@ -238,6 +239,6 @@ def test_a_tiny_real_batch_overfits():
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
-        first = float(err) if first is None else first
-    assert float(err) < 0.1 * first
-    assert float(err) < 0.01
+        first = err.item() if first is None else first
+    assert err.item() < 0.1 * first
+    assert err.item() < 0.01

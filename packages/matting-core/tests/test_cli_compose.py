@@ -84,3 +84,70 @@ def test_compose_too_few_backgrounds_is_one_line(shared_data, tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def _d646_argv(fg: Path, alpha: Path, bg: Path, out: Path, *extra: str) -> list[str]:
+    return [
+        "compose",
+        "--layout",
+        "distinctions-646",
+        "--fg",
+        str(fg),
+        "--alpha",
+        str(alpha),
+        "--bg",
+        str(bg),
+        "--out",
+        str(out),
+        "--no-progress",
+        *extra,
+    ]
+
+
+def test_compose_distinctions_646_names_by_running_index(shared_data, tmp_path, capsys):
+    """The official script's rules (as DIM's) with its names: <fg up to '_'>_<n>, n over the
+    whole set, foregrounds and backgrounds in the lists' order."""
+    fg, alpha, bg = _folders(shared_data, tmp_path)
+    for folder in (fg, alpha):  # D646's test foregrounds are test_0.png ... test_49.png
+        (folder / "GT01.png").rename(folder / "test_0.png")
+        (folder / "GT02.png").rename(folder / "test_1.png")
+    fg_names = tmp_path / "fg_test.txt"
+    fg_names.write_text("test_1.png\ntest_0.png\n")
+    bg_names = tmp_path / "bg_test.txt"
+    bg_names.write_text("GT13.png\nGT12.png\nGT11.png\nGT10.png\n")
+    out = tmp_path / "out"
+    argv = _d646_argv(fg, alpha, bg, out, "--fg-names", str(fg_names), "--bg-names", str(bg_names))
+    assert main([*argv, "--bg-per-fg", "2"]) == 0
+    merged = sorted(p.name for p in (out / "merged").iterdir())
+    assert merged == ["test_0.png", "test_1.png", "test_2.png", "test_3.png"]
+    assert sorted(p.name for p in (out / "alpha").iterdir()) == merged
+    # composite 3 is the second listed foreground (test_0) over the fourth listed background
+    f = cv2.imread(str(fg / "test_0.png"))[:, :, ::-1]
+    a = cv2.imread(str(alpha / "test_0.png"), cv2.IMREAD_GRAYSCALE)
+    b = resize_background_to_cover(cv2.imread(str(bg / "GT10.png"))[:, :, ::-1], *a.shape)
+    expected = composite_over(f, a, b, rounding="floor")
+    written = cv2.imread(str(out / "merged" / "test_3.png"))[:, :, ::-1]
+    assert np.array_equal(written, expected)
+    assert np.array_equal(cv2.imread(str(out / "alpha" / "test_3.png"), cv2.IMREAD_GRAYSCALE), a)
+
+
+def test_compose_distinctions_646_with_the_official_lists(shared_data, tmp_path, capsys):
+    """The published test lists (50 foregrounds, 1,000 VOC names) give test_0 ... test_999."""
+    lists = shared_data / "distinctions-646-lists" / "test"
+    fg, alpha, bg = (tmp_path / n for n in ("fg", "alpha", "bg"))
+    for folder in (fg, alpha, bg):
+        folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name in (lists / "fg_test.txt").read_text().split():
+        cv2.imwrite(str(fg / name), rng.integers(0, 256, (6, 5, 3), dtype=np.uint8))
+        cv2.imwrite(str(alpha / name), rng.integers(0, 256, (6, 5), dtype=np.uint8))
+    bg_list = (lists / "bg_test.txt").read_text().split()
+    assert len(bg_list) == 1000
+    for name in bg_list:
+        cv2.imwrite(str(bg / name), rng.integers(0, 256, (4, 4, 3), dtype=np.uint8))
+    out = tmp_path / "out"
+    argv = _d646_argv(fg, alpha, bg, out, "--fg-names", str(lists / "fg_test.txt"))
+    assert main([*argv, "--bg-names", str(lists / "bg_test.txt")]) == 0
+    merged = {p.name for p in (out / "merged").iterdir()}
+    assert merged == {f"test_{n}.png" for n in range(1000)}
+    assert "1000 composites (50 foregrounds x 20 backgrounds)" in capsys.readouterr().out

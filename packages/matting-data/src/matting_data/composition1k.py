@@ -15,6 +15,13 @@ in Yaoyi-Li/GCA-Matting; open-mmlab/mmagic's
   (truncated, not rounded; ``rounding="floor"`` here), saved as PNG;
 * the ``k``-th composite of foreground ``name.ext`` is ``name_k.png``, k = 0..19.
 
+Distinctions-646 (Qiao et al., CVPR 2020) is built by its authors' script with the same rules
+(backgrounds in list order, bicubic enlargement only when smaller, ``ceil`` sizes, top-left
+crop, float64 composite truncated to integers) and one difference, the names
+(``naming="distinctions-646"``): the foreground's name up to its first ``_`` (its stem when it
+has none), ``_``, and a running index over the whole set -- ``test_0.png`` ... ``test_999.png``
+for its 50 x 20 test set.
+
 Output layout (``out_dir``), one file per composite in each folder, same name:
 
 * ``merged/<fg>_<k>.png`` -- the composite (8-bit RGB);
@@ -50,11 +57,13 @@ from matting_data.trimap_generation import MAX_KERNEL_SIZE, trimap_from_alpha_fi
 
 __all__ = [
     "DEFAULT_TRIMAP_KERNEL_SIZE",
+    "NAMINGS",
     "CompositePair",
     "CompositionReport",
     "ProgressLike",
     "build_composition_test_set",
     "composite_name",
+    "distinctions646_name",
 ]
 
 PathLike = str | os.PathLike[str]
@@ -107,6 +116,20 @@ def composite_name(fg_name: str, k: int) -> str:
     return f"{Path(fg_name).stem}_{k}.png"
 
 
+#: How composites are named: DIM's ``<fg>_<k>.png`` or Distinctions-646's running index.
+NAMINGS: tuple[str, ...] = ("dim", "distinctions-646")
+
+
+def distinctions646_name(fg_name: str, index: int) -> str:
+    """Distinctions-646's name of composite number ``index`` (over the whole set) of foreground
+    file ``fg_name``: the name up to its first ``_`` (the stem when there is none), ``_index``.
+
+    >>> distinctions646_name("test_7.png", 140), distinctions646_name("13(2).png", 5)
+    ('test_140.png', '13(2)_5.png')
+    """
+    return f"{Path(fg_name).stem.split('_')[0]}_{index}.png"
+
+
 def build_composition_test_set(
     fg_dir: PathLike,
     alpha_dir: PathLike,
@@ -114,6 +137,7 @@ def build_composition_test_set(
     out_dir: PathLike,
     *,
     bg_per_fg: int = 20,
+    naming: str = "dim",
     bg_names: Sequence[str] | PathLike | None = None,
     fg_names: Sequence[str] | PathLike | None = None,
     trimap_dir: PathLike | None = None,
@@ -132,7 +156,10 @@ def build_composition_test_set(
         alpha_dir: alpha mattes, named like the foregrounds (same name, or same stem).
         bg_dir: background images.
         out_dir: output folder; ``merged/``, ``alpha/`` and ``trimaps/`` are created in it.
-        bg_per_fg: backgrounds per foreground (DIM: 20).
+        bg_per_fg: backgrounds per foreground (DIM: 20; Distinctions-646: 20 for the test
+            set, 80 for the training set of the official lists, 100 in the paper's text).
+        naming: ``"dim"`` (``<fg>_<k>.png``) or ``"distinctions-646"`` (a running index,
+            :func:`distinctions646_name`).
         bg_names: background file names in the order to use them -- a sequence, or the path
             of a text file with one name per line (DIM's ``test_bg_names.txt``); names are
             relative to ``bg_dir``. ``None`` = every image in ``bg_dir``, sorted by name.
@@ -158,6 +185,8 @@ def build_composition_test_set(
         ValueError: ``bg_per_fg`` or ``trimap_kernel_size`` < 1, or ``trimap_kernel_size``
             > :data:`~matting_data.trimap_generation.MAX_KERNEL_SIZE`.
     """
+    if naming not in NAMINGS:
+        raise ValueError(f"naming must be one of {', '.join(NAMINGS)}, got {naming!r}.")
     for name, value, top in (
         ("bg_per_fg", bg_per_fg, None),
         ("trimap_kernel_size", trimap_kernel_size, MAX_KERNEL_SIZE),
@@ -189,15 +218,24 @@ def build_composition_test_set(
             f"{needed} backgrounds are needed ({len(fgs)} foregrounds x {bg_per_fg} each), "
             f"but {len(bgs)} were found in {source}."
         )
+
+    def name_of(i: int, fg: Path, k: int) -> str:
+        if naming == "dim":
+            return composite_name(fg.name, k)
+        return distinctions646_name(fg.name, i * bg_per_fg + k)
+
     pairs = tuple(
-        CompositePair(composite_name(fg.name, k), fg, bgs[i * bg_per_fg + k])
+        CompositePair(name_of(i, fg, k), fg, bgs[i * bg_per_fg + k])
         for i, fg in enumerate(fgs)
         for k in range(bg_per_fg)
     )
     _check_unique_names(pairs)
     trimap_sources: dict[str, Path] = {}
     if trimap_dir is not None:
-        trimap_sources = _find_trimaps(Path(trimap_dir), fgs, sizes, bg_per_fg)
+        names = [
+            [p.name for p in pairs[i * bg_per_fg : (i + 1) * bg_per_fg]] for i in range(len(fgs))
+        ]
+        trimap_sources = _find_trimaps(Path(trimap_dir), fgs, sizes, names)
         trimaps_note = f"copied from {trimap_dir}"
     else:
         trimaps_note = (
@@ -339,7 +377,10 @@ def _check_unique_names(pairs: Sequence[CompositePair]) -> None:
 
 
 def _find_trimaps(
-    trimap_dir: Path, fgs: Sequence[Path], sizes: Sequence[tuple[int, int]], bg_per_fg: int
+    trimap_dir: Path,
+    fgs: Sequence[Path],
+    sizes: Sequence[tuple[int, int]],
+    names: Sequence[Sequence[str]],
 ) -> dict[str, Path]:
     if not trimap_dir.is_dir():
         raise MissingFileError(f"trimap folder {trimap_dir} does not exist.")
@@ -354,9 +395,8 @@ def _find_trimaps(
     found: dict[str, Path] = {}
     missing: list[str] = []
     checked: set[Path] = set()
-    for fg, size in zip(fgs, sizes, strict=True):
-        for k in range(bg_per_fg):
-            name = composite_name(fg.name, k)
+    for fg, size, fg_names in zip(fgs, sizes, names, strict=True):
+        for name in fg_names:
             source = by_stem.get(Path(name).stem) or by_stem.get(fg.stem)
             if source is None:
                 missing.append(name)

@@ -2,7 +2,9 @@
 
 Foregrounds (sorted, or in the order of ``--fg-names``) are composited over backgrounds taken
 in order (``--bg-names``, e.g. DIM's ``test_bg_names.txt``, or the sorted folder), 20 each:
-``merged/``, ``alpha/`` and ``trimaps/`` with names ``<fg>_<k>.png``.
+``merged/``, ``alpha/`` and ``trimaps/`` with names ``<fg>_<k>.png``.  ``--layout
+distinctions-646`` builds Distinctions-646 from a local copy and the official lists
+(``fg_test.txt``, ``bg_test.txt``): the same composition rules, its running-index names.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from matting_core.errors import InputError
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "compose",
-        help="build the Composition-1k test set (foregrounds x backgrounds, DIM style)",
+        help="build the Composition-1k or Distinctions-646 test set (foregrounds x backgrounds)",
         description=(
             "Composite every foreground over its backgrounds exactly as the Deep Image Matting "
             "release builds Composition-1k: backgrounds consumed in order, --bg-per-fg per "
@@ -68,6 +70,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=20,
         metavar="N",
         help="backgrounds per foreground (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--layout",
+        choices=("composition-1k", "distinctions-646"),
+        default="composition-1k",
+        help="output names: Composition-1k's <fg>_<k>.png (default) or Distinctions-646's "
+        "running index (<fg up to its first _>_<n>.png, n over the whole set: the official "
+        "lists give test_0 ... test_999 with --bg-per-fg 20, the training set 596 x 80)",
     )
     parser.add_argument(
         "--resume", action="store_true", help="skip composites whose files already exist"
@@ -124,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
             args.bg,
             args.out,
             bg_per_fg=args.bg_per_fg,
+            naming="dim" if args.layout == "composition-1k" else "distinctions-646",
             bg_names=args.bg_names,
             fg_names=args.fg_names,
             trimap_dir=args.trimaps,

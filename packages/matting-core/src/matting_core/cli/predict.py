@@ -36,7 +36,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "and --pad-margin 32 reproduce the official demos' options. --cutout, --composite "
             "and --save-extras write an RGBA cutout, a composite over a new background and "
             "pictures of the model's attention. Under torchrun, the images of --images are "
-            "shared among the processes (every file once, one summary)."
+            "shared among the processes (every file once, one summary). --auto-trimap gives a "
+            "trimap-based model a trimap made from the photo alone by a trimap-free model "
+            "(matting trimap --from-model)."
         ),
     )
     parser.add_argument("image", nargs="?", type=Path, help="input image (single-image form)")
@@ -140,6 +142,30 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--bit-depth", type=int, choices=(8, 16), default=8, help="PNG bit depth of the output"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--auto-trimap",
+        action="store_true",
+        help="no trimap at hand: make each image's trimap from the photo with a trimap-free "
+        "model (--trimap-model), as 'matting trimap --from-model' does",
+    )
+    parser.add_argument(
+        "--trimap-model",
+        metavar="NAME",
+        help="with --auto-trimap: the trimap-free model (default hattmatting-small, its bundled "
+        "weights)",
+    )
+    parser.add_argument(
+        "--trimap-checkpoint",
+        type=Path,
+        metavar="PATH",
+        help="with --auto-trimap: weights of the trimap-free model (default: its bundled ones)",
+    )
+    parser.add_argument(
+        "--trimap-band",
+        type=bounded_int(0, 4096),
+        metavar="PX",
+        help="with --auto-trimap: width of the unknown band along the matte's edge (default 24)",
+    )
     _predict_outputs.add_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -230,6 +256,8 @@ def _check_outputs(
     inputs += [
         p for p in (args.images, args.trimaps, args.checkpoint, args.image, args.trimap) if p
     ]
+    if getattr(args, "trimap_checkpoint", None):
+        inputs.append(args.trimap_checkpoint)
     if getattr(args, "background", None) and Path(args.background).is_file():
         inputs.append(Path(args.background))
     output_dirs = [args.out] if args.out is not None else []
@@ -281,8 +309,9 @@ def run(args: argparse.Namespace) -> int:
             "--save-extras draws what one whole-image forward returns; it cannot be combined "
             f"with crop-and-stitch inference (--tile, or model {args.model!r}'s own)"
         )
+    auto = _auto_trimap_model(args, info, jobs)
     for image, trimap, _ in jobs:
-        if info.needs_trimap and trimap is None:
+        if info.needs_trimap and trimap is None and auto is None:
             raise InputError(
                 f"model {args.model!r} needs a trimap for {image}; give TRIMAP (or --trimaps "
                 "DIR), or use a trimap-free model ('matting list' shows trimap: no)"
@@ -327,6 +356,12 @@ def run(args: argparse.Namespace) -> int:
                         if trimap_path is not None
                         else None
                     )
+                    if trimap is None and auto is not None:
+                        from matting_core.auto_trimap import trimap_from_model
+
+                        trimap = trimap_from_model(
+                            image, auto, band=args.trimap_band, device=device
+                        ).trimap
                     if trimap is not None and trimap.shape != image.shape[:2]:
                         from matting_data import check_same_size
 
@@ -383,6 +418,31 @@ def run(args: argparse.Namespace) -> int:
     if failure is not None:
         raise failure
     return 0
+
+
+def _auto_trimap_model(args: argparse.Namespace, info, jobs):
+    """The loaded trimap-free model of --auto-trimap, or None without the option."""
+    if not args.auto_trimap:
+        for option in ("--trimap-model", "--trimap-checkpoint", "--trimap-band"):
+            if getattr(args, option[2:].replace("-", "_")) is not None:
+                raise InputError(f"{option} goes with --auto-trimap")
+        return None
+    if not info.needs_trimap:
+        raise InputError(
+            f"--auto-trimap makes trimaps for trimap-based models; model {args.model!r} needs none"
+        )
+    if any(trimap is not None for _, trimap, _ in jobs):
+        raise InputError("give a trimap (TRIMAP or --trimaps) or --auto-trimap, not both")
+    from matting_core.auto_trimap import DEFAULT_TRIMAP_MODEL, load_trimap_model
+
+    name = args.trimap_model or DEFAULT_TRIMAP_MODEL
+    loaded = load_trimap_model(name, args.trimap_checkpoint)
+    print(
+        f"matting predict: trimaps made by {name!r}"
+        + (f" with its bundled weights {loaded.weights}" if loaded.bundled else ""),
+        file=sys.stderr,
+    )
+    return loaded
 
 
 def _why(failure: BaseException | None) -> str | None:

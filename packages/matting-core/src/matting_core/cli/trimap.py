@@ -12,9 +12,10 @@ Every route is a function of matting-data's shared trimap module
 * ``matting trimap IMAGE --scribbles S.png -o T.png [--band PX] [--method grabcut|geodesic]``:
   :func:`matting_data.trimap_from_scribbles`.
 
-A trimap-free model's route (``--from-model NAME``) runs the model on IMAGE and hands its alpha
-to :func:`matting_data.trimap_from_mask` (the alpha is a soft mask), with ``--band`` and
-``--band-fg/--band-bg`` meaning what they mean for a mask.
+A trimap-free model's route (``matting trimap --from-model NAME IMAGE -o T.png [--band PX]``)
+runs the model on IMAGE and hands its alpha to :func:`matting_data.trimap_from_mask` (the alpha
+is a soft mask), with ``--band``, ``--band-fg/--band-bg`` and ``--confidence`` meaning what they
+mean for a mask (:mod:`matting_core.auto_trimap`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ MAX_BAND = 4096
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "trimap",
-        help="make a trimap from a rough mask, an alpha matte or scribbles",
+        help="make a trimap from a rough mask, an alpha matte, scribbles or a photo alone",
         description=(
             "Make a trimap (0 background, 128 unknown, 255 foreground) from INPUT. By default "
             "INPUT is a rough mask (white = foreground; binary or soft; a selection exported "
@@ -44,7 +45,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "--seed). With --scribbles, INPUT is the photo and SCRIBBLES a gray image with a "
             "few white strokes on the object and black strokes around it; the strokes are "
             "grown into a segmentation (GrabCut, or geodesic distances) and the band is laid "
-            "along its edge."
+            "along its edge. With --from-model NAME, INPUT is the photo alone: a trimap-free "
+            "model (hattmatting-small) predicts its matte, which is read as a soft mask."
         ),
     )
     parser.add_argument("input", type=Path, help="the mask, the alpha (--from-alpha) or the photo")
@@ -105,6 +107,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="GrabCut iterations (default 5)",
     )
     parser.add_argument(
+        "--from-model",
+        metavar="NAME",
+        help="INPUT is a photo: a trimap-free model (e.g. hattmatting-small) predicts its matte, "
+        "read as a soft mask",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        metavar="PATH",
+        help="with --from-model: the model's weights (default: its bundled weights)",
+    )
+    parser.add_argument(
         "--from-alpha",
         action="store_true",
         help="INPUT is an alpha matte: dilate its transition region as the papers do",
@@ -160,10 +174,20 @@ def _refuse_foreign_options(args: argparse.Namespace) -> None:
     routes = {
         "--from-alpha": ("--recipe", "--kernel-range", "--seed"),
         "--scribbles": ("--method", "--iterations"),
+        "--from-model": ("--checkpoint",),
     }
-    active = "--from-alpha" if args.from_alpha else "--scribbles" if args.scribbles else None
-    if args.from_alpha and args.scribbles is not None:
-        raise InputError("--from-alpha and --scribbles are two different routes; give one")
+    given = [
+        route
+        for route, on in (
+            ("--from-alpha", args.from_alpha),
+            ("--scribbles", args.scribbles is not None),
+            ("--from-model", args.from_model is not None),
+        )
+        if on
+    ]
+    if len(given) > 1:
+        raise InputError(f"{' and '.join(given)} are different routes; give one")
+    active = given[0] if given else None
     for route, options in routes.items():
         if route == active:
             continue
@@ -219,6 +243,20 @@ def _from_scribbles(args: argparse.Namespace):
     )
 
 
+def _from_model(args: argparse.Namespace):
+    from matting_core.auto_trimap import load_trimap_model, trimap_from_model
+    from matting_data import read_image
+
+    image = read_image(args.input)
+    loaded = load_trimap_model(args.from_model, args.checkpoint)
+    if loaded.bundled:
+        print(
+            f"matting trimap: {args.from_model!r} runs with its bundled weights {loaded.weights}",
+            file=sys.stderr,
+        )
+    return trimap_from_model(image, loaded, **_bands(args), confidence=args.confidence).trimap
+
+
 def _from_mask(args: argparse.Namespace):
     from matting_data import MASK_CONFIDENCE, read_mask, trimap_from_mask
 
@@ -235,13 +273,15 @@ def run(args: argparse.Namespace) -> int:
     _refuse_foreign_options(args)
     if args.output.suffix.lower() != ".png":
         raise InputError(f"the output {args.output} must be a .png file")
-    inputs = [args.input] + ([args.scribbles] if args.scribbles is not None else [])
+    inputs = [args.input] + [p for p in (args.scribbles, args.checkpoint) if p is not None]
     refuse_overwriting_inputs([args.output], inputs)
     prepare_output_file(args.output, "output")
     if args.from_alpha:
         trimap = _from_alpha(args)
     elif args.scribbles is not None:
         trimap = _from_scribbles(args)
+    elif args.from_model is not None:
+        trimap = _from_model(args)
     else:
         trimap = _from_mask(args)
     unknown = float(np.mean(trimap == 128))

@@ -27,6 +27,7 @@ from matting_core.errors import (
     UnknownLossError,
     UnknownModelError,
     UnknownNameError,
+    UnknownRefinerError,
 )
 from matting_core.hookspecs import hookimpl
 from matting_core.inference import predict
@@ -42,7 +43,14 @@ from matting_core.models import (
     list_losses,
     list_models,
 )
-from matting_core.registry import CommandInfo, DatasetInfo, ExtraOutput, LossInfo, ModelInfo
+from matting_core.registry import (
+    CommandInfo,
+    DatasetInfo,
+    ExtraOutput,
+    LossInfo,
+    ModelInfo,
+    RefinerInfo,
+)
 
 __version__ = "0.1.0"
 
@@ -64,12 +72,14 @@ __all__ = [
     "ModelInfo",
     "PluginError",
     "PluginLoadWarning",
+    "RefinerInfo",
     "ShapeError",
     "TrainingDivergedError",
     "UnknownDatasetError",
     "UnknownLossError",
     "UnknownModelError",
     "UnknownNameError",
+    "UnknownRefinerError",
     "__version__",
     "create_dataset",
     "create_loss",

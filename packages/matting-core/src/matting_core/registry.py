@@ -32,6 +32,7 @@ from matting_core.errors import (
     UnknownLossError,
     UnknownModelError,
     UnknownNameError,
+    UnknownRefinerError,
 )
 from matting_core.strategy import CropAndStitch, InferenceStrategy, WholeImage
 
@@ -48,6 +49,8 @@ __all__ = [
     "LossRegistry",
     "ModelInfo",
     "ModelRegistry",
+    "RefinerInfo",
+    "RefinerRegistry",
     "Registry",
     "RegistryEntry",
     "bare_name",
@@ -285,6 +288,31 @@ class DatasetInfo:
 
     description: str
     layout: str = ""
+
+
+@dataclass(frozen=True)
+class RefinerInfo:
+    """What ``matting list refiners`` and ``matting predict --refine`` need to know about a
+    refiner (a second stage that improves any model's matte, see :mod:`matting_core.refinement`).
+
+    :param config_class: the refiner's options, a dataclass: ``config_class()`` is the default
+        config and its fields are what ``--refine-set NAME=VALUE`` and
+        ``create_refiner(name, **options)`` accept.
+    :param description: one line: what the refiner does.
+    :param paper: citation of the method it applies, or "".
+    """
+
+    config_class: type
+    description: str = ""
+    paper: str = ""
+
+    def __post_init__(self) -> None:
+        if not (
+            isinstance(self.config_class, type) and dataclasses.is_dataclass(self.config_class)
+        ):
+            raise PluginError(
+                f"RefinerInfo.config_class must be a dataclass type, got {self.config_class!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -530,6 +558,21 @@ class DatasetRegistry(Registry[DatasetInfo]):
 
     def add(self, name: str, factory: Callable[..., Any], info: DatasetInfo) -> None:
         """Register a dataset: ``factory(root, **options)`` builds it."""
+        super().add(name, factory, info)
+
+
+class RefinerRegistry(Registry[RefinerInfo]):
+    """Registry of refiners.  ``factory(config)`` returns the refiner, a callable
+    ``refiner(image, trimap, alpha) -> alpha``; see ``matting_register_refiners``."""
+
+    kind = "refiner"
+    kinds = "refiners"
+    info_type = RefinerInfo
+    unknown_error = UnknownRefinerError
+
+    def add(self, name: str, factory: Callable[[Any], Any], info: RefinerInfo) -> None:
+        """Register a refiner: ``factory(config)`` builds it from an ``info.config_class``
+        instance."""
         super().add(name, factory, info)
 
 

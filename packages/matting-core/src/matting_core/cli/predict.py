@@ -59,6 +59,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "a TOML literal, or text read by the option's type (3,4 for a list, none to unset)"
         ),
     )
+    parser.add_argument(
+        "--refine",
+        metavar="REFINER",
+        help=(
+            "improve the model's matte with a refiner a plugin registers ('matting list "
+            "refiners'; closed-form: a closed-form solve on the band where the model is "
+            "unsure, from matting-classical); the trimap's known pixels are kept"
+        ),
+    )
+    parser.add_argument(
+        "--refine-set",
+        dest="refine_overrides",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="refiner option, e.g. --refine-set band=8 (repeatable; as --set)",
+    )
     parser.add_argument("--images", type=Path, metavar="DIR", help="folder of input images")
     parser.add_argument("--trimaps", type=Path, metavar="DIR", help="folder of trimaps")
     parser.add_argument("--out", type=Path, metavar="DIR", help="folder for the alpha mattes")
@@ -181,6 +198,19 @@ def _strategy(args: argparse.Namespace, info):
     return dataclasses.replace(base, tile=tile, overlap=overlap, batch_size=batch)
 
 
+def _refiner(args: argparse.Namespace):
+    """The refiner ``--refine`` and ``--refine-set`` ask for, or None."""
+    if args.refine is None:
+        if args.refine_overrides:
+            raise InputError("--refine-set sets options of a refiner: give --refine REFINER")
+        return None
+    from matting_core.models import parse_overrides
+    from matting_core.refinement import create_refiner, get_refiner_info
+
+    info = get_refiner_info(args.refine)
+    return create_refiner(args.refine, **parse_overrides(info.config_class, args.refine_overrides))
+
+
 def _jobs(args: argparse.Namespace) -> list[tuple[Path, Path | None, Path]]:
     """(image, trimap or None, output) for each image to predict."""
     from matting_data import list_images, match_by_stem
@@ -271,6 +301,7 @@ def run(args: argparse.Namespace) -> int:
             "nothing to draw"
         )
     overrides = parse_overrides(info.config_class, args.overrides)
+    refiner = _refiner(args)
     strategy = _strategy(args, info)
     if args.save_extras is not None and (
         strategy is not None or not isinstance(info.inference, WholeImage)
@@ -339,6 +370,7 @@ def run(args: argparse.Namespace) -> int:
                         strategy=strategy,
                         name=loaded.name,
                         progress=not args.no_progress and shard.is_main,
+                        refine=refiner,
                     )
                     cutout_and_composite(
                         image,

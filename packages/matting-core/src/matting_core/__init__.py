@@ -48,6 +48,7 @@ from matting_core.registry import (
     DatasetInfo,
     ExtraOutput,
     LossInfo,
+    Measured,
     ModelInfo,
     RefinerInfo,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "MattingError",
     "MattingLoss",
     "MattingWarning",
+    "Measured",
     "ModelInfo",
     "PluginError",
     "PluginLoadWarning",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import importlib.resources
+import math
 import re
 import warnings
 from collections.abc import Callable, Iterator
@@ -47,6 +48,7 @@ __all__ = [
     "ExtraOutput",
     "LossInfo",
     "LossRegistry",
+    "Measured",
     "ModelInfo",
     "ModelRegistry",
     "RefinerInfo",
@@ -117,6 +119,36 @@ class ExtraOutput:
 
 
 @dataclass(frozen=True)
+class Measured:
+    """A model's measured quality: what ``matting predict`` without ``--model`` ranks by.
+
+    The mean scores of ``matting evaluate`` over the four photos bundled with matting-data
+    (``matting samples``: GT17-GT20 of alphamatting.com), each with both of its trimaps
+    (``trimap/`` = Trimap1 and ``trimap2/`` = Trimap2, eight cases; the mean of the two
+    trimaps' means), DIM metrics over the unknown region; for a trimap-free model the same
+    cases, its forward given no trimap.  Measured with the model's bundled weights (or none,
+    for a model that needs none); ``scripts/compare_models.py`` prints the figures.
+
+    :param sad: mean SAD, in thousands.
+    :param mse: mean MSE.
+    :param refine: the refiner the figures were measured with (``matting predict --refine
+        NAME``, default options), or None for the model alone.
+    """
+
+    sad: float
+    mse: float
+    refine: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("sad", "mse"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise PluginError(f"Measured.{name} must be a finite number >= 0, got {value!r}")
+        if self.refine is not None and not NAME_PATTERN.fullmatch(bare_name(self.refine)):
+            raise PluginError(f"Measured.refine must be a refiner name, got {self.refine!r}")
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """What inference and the command line need to know about a model.
 
@@ -155,6 +187,10 @@ class ModelInfo:
         :class:`~matting_core.strategy.WholeImage` (one forward, the default) or
         :class:`~matting_core.strategy.CropAndStitch` (overlapping patches blended back,
         optionally with the model's own per-patch forward).
+    :param measured: the model's measured quality on the bundled photos, alone and with
+        refiners, as :class:`Measured` entries; ``matting predict`` without ``--model`` picks
+        the best measured combination of the installed plugins.  Leave it empty for a
+        model without bundled weights.
     """
 
     paper: str
@@ -174,6 +210,7 @@ class ModelInfo:
     training_recipe: Callable[[], Any] | None = None
     extra_outputs: tuple[ExtraOutput, ...] = ()
     inference: InferenceStrategy = field(default_factory=WholeImage)
+    measured: tuple[Measured, ...] = ()
 
     def __post_init__(self) -> None:
         if not (
@@ -214,6 +251,12 @@ class ModelInfo:
         if self.remap_official is not None and not callable(self.remap_official):
             raise PluginError("ModelInfo.remap_official must be callable or None")
         self._check_extra_outputs()
+        object.__setattr__(self, "measured", tuple(self.measured))
+        if not all(isinstance(m, Measured) for m in self.measured):
+            raise PluginError("ModelInfo.measured must hold Measured entries")
+        refiners = [m.refine for m in self.measured]
+        if len(set(refiners)) != len(refiners):
+            raise PluginError(f"ModelInfo.measured repeats a refiner: {refiners}")
 
     def _check_extra_outputs(self) -> None:
         extras = tuple(self.extra_outputs)

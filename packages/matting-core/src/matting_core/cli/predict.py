@@ -41,7 +41,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("image", nargs="?", type=Path, help="input image (single-image form)")
     parser.add_argument("trimap", nargs="?", type=Path, help="its trimap (single-image form)")
     parser.add_argument("-o", "--output", type=Path, metavar="ALPHA", help="output alpha PNG")
-    parser.add_argument("--model", required=True, help="registered model name (see matting list)")
+    parser.add_argument(
+        "--model",
+        help=(
+            "registered model name (see matting list); default: the best the installed "
+            "plugins offer for the input (with a trimap: the best measured trimap-based model "
+            "or model + refiner; without: a trimap-free model), named on stderr"
+        ),
+    )
     parser.add_argument(
         "--checkpoint",
         type=Path,
@@ -198,6 +205,31 @@ def _strategy(args: argparse.Namespace, info):
     return dataclasses.replace(base, tile=tile, overlap=overlap, batch_size=batch)
 
 
+def _choose_model(args: argparse.Namespace, jobs: list, say: bool) -> None:
+    """Without --model: set ``args.model`` (and ``args.refine``, unless given) to the best
+    combination the installed plugins offer for these inputs, and say which on stderr."""
+    from matting_core.choice import best_model
+
+    given = [option for option in ("checkpoint", "overrides") if getattr(args, option)]
+    if given:
+        option = {"checkpoint": "--checkpoint", "overrides": "--set"}[given[0]]
+        raise InputError(f"{option} belongs to one model: give --model NAME with it")
+    trimap = any(trimap is not None for _, trimap, _ in jobs) or args.trimaps is not None
+    choice = best_model(trimap=trimap)
+    args.model = choice.model
+    if args.refine is None:
+        args.refine = choice.refine
+    elif args.refine != choice.refine:  # the user's refiner: a combination nobody measured
+        choice = type(choice)(choice.model, args.refine, None)
+    if say:
+        kind = "an image with a trimap" if trimap else "an image without a trimap"
+        print(
+            f"matting predict: no --model given: running {choice.describe()}, the best the "
+            f"installed plugins offer for {kind}",
+            file=sys.stderr,
+        )
+
+
 def _refiner(args: argparse.Namespace):
     """The refiner ``--refine`` and ``--refine-set`` ask for, or None."""
     if args.refine is None:
@@ -291,6 +323,8 @@ def run(args: argparse.Namespace) -> int:
 
     shard = shard_from_environment()
     jobs = _jobs(args)
+    if args.model is None:
+        _choose_model(args, jobs, shard.is_main)
     planned = _predict_outputs.plan(args, jobs)
     _check_outputs(args, jobs, planned)
     background = Background.parse(args.background) if args.background is not None else None

@@ -9,8 +9,8 @@ pixel fixed: the trimap's known pixels at 0 / 1, the network's confident ones at
 Why hard constraints and not the network matte as a soft prior (a data term
 ``mu * (alpha - alpha_net)^2`` added to the closed-form energy): measured on the four bundled
 photos, the prior only pulls closed-form's matte towards the network's errors, monotonically
-in ``mu`` (SAD 1.58 / 2.33 at ``mu`` = 1e-4 against 1.51 / 2.26 for closed-form alone, 3.39 /
-4.39 at 1e-2), while the band keeps the network's matte where it is sure (a network
+in ``mu`` (SAD 1.61 / 2.45 at ``mu`` = 1e-4 against 1.51 / 2.26 for closed-form alone, 3.39 /
+4.39 at 1e-2; weighted by the network's confidence, 1.58 / 2.33 and 3.16 / 3.84), while the band keeps the network's matte where it is sure (a network
 that is right there keeps its result) and lets the colour-line model decide exactly where
 the network hesitates: along the edges of hair, fur and leaves, where closed-form is at its
 best.  Growing the band by a few pixels matters: a network's "confident" pixels next to an

@@ -4,7 +4,9 @@ checkpoint, on the bundled real photos, with both trimaps, laid out as the paper
     python scripts/compare_models.py [--out compare-output] [--models gca closed-form ...]
 
 For each model (default: every registered model that loads without ``--checkpoint``, i.e. has
-no weights or ships bundled ones; two names sharing the same bundled weights count once) and
+no weights or ships bundled ones; two names sharing the same bundled weights count once; and
+each combination ``MODEL+REFINER`` its ``ModelInfo.measured`` states, run as ``matting
+predict --model MODEL --refine REFINER``) and
 each trimap folder of ``matting samples`` (``trimap/`` = Trimap1, the small unknown band;
 ``trimap2/`` = Trimap2, the large one), it runs ``matting predict --images --trimaps --out``,
 then ``matting evaluate`` on all models' folders at once (DIM metrics over the unknown region,
@@ -61,12 +63,36 @@ def runnable_models() -> list[str]:
     return names
 
 
-def _label(model: str) -> str:
-    """The row's name: the model, and the variant its bundled weights were trained as."""
+def refined_combinations(models: list[str]) -> list[str]:
+    """``MODEL+REFINER`` for every refiner a model's ``ModelInfo.measured`` names that is
+    installed."""
+    from matting_core import get_model_info
+    from matting_core.refinement import list_refiners
+
+    refiners = set(list_refiners())
+    return [
+        f"{model}+{m.refine}"
+        for model in models
+        for m in get_model_info(model).measured
+        if m.refine is not None and m.refine in refiners
+    ]
+
+
+def _predict_options(spec: str) -> list[str]:
+    """``--model MODEL [--refine REFINER]`` of a ``MODEL[+REFINER]`` row."""
+    model, _, refine = spec.partition("+")
+    return ["--model", model, *(["--refine", refine] if refine else [])]
+
+
+def _label(spec: str) -> str:
+    """The row's name: the model, the variant its bundled weights were trained as, and the
+    refiner."""
     from matting_core import load_model
 
+    model, _, refine = spec.partition("+")
     loaded = load_model(model)
-    return f"`{model}`" + (f" (bundled `{loaded.name}`)" if loaded.name != model else "")
+    label = f"`{model}`" + (f" (bundled `{loaded.name}`)" if loaded.name != model else "")
+    return label + (f" + `--refine {refine}`" if refine else "")
 
 
 def _warm_up(model: str, samples: Path, folder: Path) -> None:
@@ -86,8 +112,7 @@ def _warm_up(model: str, samples: Path, folder: Path) -> None:
     _run(
         [
             "predict",
-            "--model",
-            model,
+            *_predict_options(model),
             str(image_path),
             str(trimap_path),
             "-o",
@@ -100,7 +125,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=Path("compare-output"))
     parser.add_argument(
-        "--models", nargs="+", help="default: every model that runs without a checkpoint"
+        "--models",
+        nargs="+",
+        help=(
+            "MODEL or MODEL+REFINER; default: every model that runs without a checkpoint, and "
+            "the refined combinations their figures state"
+        ),
     )
     parser.add_argument("--workers", type=int, default=2, help="matting evaluate --workers")
     args = parser.parse_args()
@@ -108,7 +138,11 @@ def main() -> int:
     from matting_data import list_samples, samples_dir
 
     samples = samples_dir()
-    models = args.models or runnable_models()
+    if args.models:
+        models = args.models
+    else:
+        models = runnable_models()
+        models += refined_combinations(models)
     print(
         f"models: {', '.join(models)}; photos: {', '.join(list_samples())} ({samples})",
         file=sys.stderr,
@@ -123,8 +157,7 @@ def main() -> int:
             _run(
                 [
                     "predict",
-                    "--model",
-                    model,
+                    *_predict_options(model),
                     "--images",
                     str(samples / "image"),
                     "--trimaps",

@@ -45,6 +45,7 @@ def test_the_hooks_are_the_registration_hooks():
         "matting_register_datasets",
         "matting_register_losses",
         "matting_register_models",
+        "matting_register_refiners",
     ]
 
 

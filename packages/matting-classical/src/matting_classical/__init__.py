@@ -7,7 +7,9 @@
 Five methods, solved by pymatting, registered as models without weights: ``closed-form``
 (:class:`ClosedFormMatting`), ``knn``, ``lkm``, ``random-walk`` and ``lbdm``.  Their options
 are the fields of their config dataclasses; photos larger than ``max_pixels`` are solved
-coarse-to-fine in tiles (:func:`solve_bounded`).
+coarse-to-fine in tiles (:func:`solve_bounded`).  The ``closed-form`` refiner
+(:func:`closed_form_refiner`, ``matting predict --refine closed-form``) solves closed-form on
+the band where another model's matte is unsure.
 """
 
 from matting_classical.config import (
@@ -28,6 +30,7 @@ from matting_classical.model import (
     LearningBasedMatting,
     RandomWalkMatting,
 )
+from matting_classical.refine import ClosedFormRefinerConfig, closed_form_refiner
 from matting_classical.tiling import solve_bounded
 
 __version__ = "0.1.0"
@@ -37,6 +40,7 @@ __all__ = [
     "ClassicalMatting",
     "ClosedFormConfig",
     "ClosedFormMatting",
+    "ClosedFormRefinerConfig",
     "ConvergenceWarning",
     "KNNConfig",
     "KNNMatting",
@@ -48,5 +52,6 @@ __all__ = [
     "RandomWalkMatting",
     "SolverConfig",
     "__version__",
+    "closed_form_refiner",
     "solve_bounded",
 ]

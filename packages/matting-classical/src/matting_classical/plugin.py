@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from matting_classical.model import METHODS, model_info
-from matting_core import hookimpl
+from matting_classical.model import METHODS, ClosedFormMatting, model_info
+from matting_classical.refine import ClosedFormRefinerConfig, closed_form_refiner
+from matting_core import RefinerInfo, hookimpl
 
 if TYPE_CHECKING:
-    from matting_core.registry import ModelRegistry
+    from matting_core.registry import ModelRegistry, RefinerRegistry
 
 
 #: The versions of matting_core.PLUGIN_API this plugin is written for; core reads this
@@ -20,3 +21,19 @@ MATTING_PLUGIN_API = ">=1.0,<2"
 def matting_register_models(registry: ModelRegistry) -> None:
     for method in METHODS:
         registry.add(method.name, method, model_info(method))
+
+
+@hookimpl
+def matting_register_refiners(registry: RefinerRegistry) -> None:
+    registry.add(
+        "closed-form",
+        closed_form_refiner,
+        RefinerInfo(
+            config_class=ClosedFormRefinerConfig,
+            description=(
+                "closed-form matting on the band where the model is unsure (alpha not within "
+                "0.01 of 0 / 1, grown 8 px); the model's sure pixels and the trimap fixed"
+            ),
+            paper=ClosedFormMatting.paper,
+        ),
+    )

@@ -27,6 +27,7 @@ from matting_core.errors import (
     UnknownLossError,
     UnknownModelError,
     UnknownNameError,
+    UnknownRefinerError,
 )
 from matting_core.hookspecs import hookimpl
 from matting_core.inference import predict
@@ -43,7 +44,15 @@ from matting_core.models import (
     list_models,
 )
 from matting_core.plugin_api import PLUGIN_API
-from matting_core.registry import CommandInfo, DatasetInfo, ExtraOutput, LossInfo, ModelInfo
+from matting_core.registry import (
+    CommandInfo,
+    DatasetInfo,
+    ExtraOutput,
+    LossInfo,
+    Measured,
+    ModelInfo,
+    RefinerInfo,
+)
 
 #: matting-core's version, its single source; the plugin API has its own, :data:`PLUGIN_API`.
 __version__ = "0.1.0"
@@ -64,15 +73,18 @@ __all__ = [
     "MattingError",
     "MattingLoss",
     "MattingWarning",
+    "Measured",
     "ModelInfo",
     "PluginError",
     "PluginLoadWarning",
+    "RefinerInfo",
     "ShapeError",
     "TrainingDivergedError",
     "UnknownDatasetError",
     "UnknownLossError",
     "UnknownModelError",
     "UnknownNameError",
+    "UnknownRefinerError",
     "__version__",
     "create_dataset",
     "create_loss",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from matting_core.hookspecs import hookimpl
-from matting_core.registry import DatasetInfo, LossInfo, ModelInfo
+from matting_core.registry import DatasetInfo, LossInfo, Measured, ModelInfo
 from matting_core.trimap_baseline import TrimapBaseline, TrimapBaselineConfig
 
 if TYPE_CHECKING:
@@ -27,6 +27,8 @@ def matting_register_models(registry: ModelRegistry) -> None:
             config_class=TrimapBaselineConfig,
             needs_weights=False,
             description="alpha read off the trimap: fg + unknown_value (0.5) x unknown; no parameters",
+            # Trimap1 / Trimap2: SAD 19.98 / 33.06, MSE 0.2080 / 0.2226 (README's table)
+            measured=(Measured(sad=26.52, mse=0.2153),),
         ),
     )
 

@@ -34,6 +34,7 @@ __all__ = [
     "UnknownLossError",
     "UnknownModelError",
     "UnknownNameError",
+    "UnknownRefinerError",
     "is_user_error",
 ]
 
@@ -142,6 +143,13 @@ class UnknownDatasetError(UnknownNameError):
 
     kind = "dataset"
     kinds = "datasets"
+
+
+class UnknownRefinerError(UnknownNameError):
+    """No refiner of that name is registered."""
+
+    kind = "refiner"
+    kinds = "refiners"
 
 
 class MattingWarning(UserWarning):

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         DatasetRegistry,
         LossRegistry,
         ModelRegistry,
+        RefinerRegistry,
     )
 
 #: The project name of matting's hooks; plugins use :data:`hookimpl`, not this.
@@ -232,4 +233,58 @@ def matting_register_commands(registry: CommandRegistry) -> None:
                 add_arguments,
                 CommandInfo(help="mat photos by hand in a local web page", run=run),
             )
+    """
+
+
+# --------------------------------------------------------------------------------------------
+# Refiners
+# --------------------------------------------------------------------------------------------
+
+
+@hookspec
+def matting_register_refiners(registry: RefinerRegistry) -> None:
+    """Register the plugin's refiners: second stages that improve any model's matte.
+
+    Called once per process, the first time a refiner is looked up (``matting predict
+    --refine NAME``, ``predict(..., refine=NAME)``, ``matting list refiners``), with the
+    refiner registry.  Call ``registry.add(name, factory, info)`` once per refiner: ``name``
+    as for models (``closed-form``); ``factory(config) -> refiner``, called with an instance
+    of ``info.config_class`` (a dataclass whose fields are the ``--refine-set`` options);
+    ``info`` a ``matting_core.RefinerInfo``.  The refiner is a callable
+    ``refiner(image, trimap, alpha) -> alpha`` on numpy arrays: ``image`` (H, W, 3) float32
+    RGB in [0, 1], ``trimap`` (H, W) uint8 0 / 128 / 255 (all 128 when the model ran without
+    a trimap), ``alpha`` (H, W) float32 in [0, 1], the network's matte with the trimap's
+    known pixels already set; it returns the refined (H, W) float alpha.  Core checks the
+    result (shape, finite values; else a ``PluginError`` naming the plugin), clips it to
+    [0, 1] and sets the trimap's known pixels back to the network's, so a refiner only ever
+    changes the unknown region.
+
+    :param registry: the refiner registry; only its ``add`` method is meant for plugins.
+    :returns: None.  Register through ``registry.add``; a return value is ignored.
+
+    Example::
+
+        from dataclasses import dataclass
+
+        import numpy as np
+
+        from matting_core import RefinerInfo, hookimpl
+
+
+        @dataclass(frozen=True)
+        class SnapConfig:
+            threshold: float = 0.1
+
+
+        def snap(config):
+            def refine(image, trimap, alpha):
+                low, high = alpha < config.threshold, alpha > 1 - config.threshold
+                return np.where(low, 0.0, np.where(high, 1.0, alpha))
+
+            return refine
+
+
+        @hookimpl
+        def matting_register_refiners(registry):
+            registry.add("snap", snap, RefinerInfo(SnapConfig, "alpha near 0 / 1 set to 0 / 1"))
     """

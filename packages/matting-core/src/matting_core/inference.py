@@ -13,8 +13,9 @@ Every forward's result is checked against the model contract (:func:`check_model
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -458,6 +459,7 @@ def predict(
     name: str | None = None,
     progress: bool = False,
     precision: str = "fp32",
+    refine: str | Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> np.ndarray:
     """Predict the alpha matte of one image.
 
@@ -493,6 +495,11 @@ def predict(
             fastest mode of ``info.auto_precisions`` the device supports, else fp32); see
             :mod:`matting_core.precision`.  The model is converted to the mode's memory
             format in place.
+        refine: a refiner's name (``"closed-form"``, registered by matting-classical; see
+            :mod:`matting_core.refinement`) or a refiner built by
+            :func:`~matting_core.refinement.create_refiner`: a second stage that improves the
+            model's matte on the trimap's unknown region (every pixel without a trimap) and
+            leaves its known pixels as they are.
 
     Returns:
         (H, W) float32 alpha in [0, 1].
@@ -504,7 +511,9 @@ def predict(
             given without a trimap; a ``device`` that is unknown or not on this machine;
             ``tta`` with a model's own patch forward; a ``precision`` that is unknown or
             that the device does not support.
-        PluginError: the model's output broke the model contract (:func:`check_model_output`).
+        UnknownRefinerError: ``refine`` names no registered refiner.
+        PluginError: the model's output broke the model contract (:func:`check_model_output`),
+            or the refiner's broke the refiner contract.
     """
     dilate_unknown = _check_dilate_unknown(dilate_unknown)
     if pad_margin is not None and pad_margin < 0:
@@ -519,6 +528,11 @@ def predict(
     precision = resolve_precision(
         precision, device, info.auto_precisions if info is not None else ()
     )
+    refiner_name = refine if isinstance(refine, str) else None
+    if refiner_name is not None:  # an unknown name fails before the forward, not after
+        from matting_core.refinement import create_refiner
+
+        refine = create_refiner(refiner_name)
     who = describe_model(model, name)
     model.eval()
     prepare_model(model, precision)
@@ -539,6 +553,8 @@ def predict(
             who=who,
             progress=progress,
             precision=precision,
+            refine=refine,
+            refiner_name=refiner_name,
         )
 
 
@@ -559,6 +575,8 @@ def _predict(
     who: str,
     progress: bool,
     precision: str,
+    refine: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None,
+    refiner_name: str | None,
 ) -> np.ndarray:
     """:func:`predict` once its options are checked, under the precision's autocast."""
     if isinstance(strategy, CropAndStitch):
@@ -589,7 +607,9 @@ def _predict(
             who=who,
             progress=progress,
         )
-        return finish_alpha(alpha, tri if keep_known else None)
+        return _refined(
+            finish_alpha(alpha, tri if keep_known else None), image, tri, refine, refiner_name
+        )
 
     image_t, trimap_t, tri = prepare_inputs(image, trimap, info, trimap_thresholds, name=name)
     multiple, mode, margin, min_size = padding_options(info, pad_margin)
@@ -611,7 +631,24 @@ def _predict(
     else:
         alpha_t = forward_alpha(model, image_t, trimap_t, who=who)
     alpha = np.array(padding.crop(alpha_t)[0, 0].float().cpu().numpy(), dtype=np.float32)
-    return finish_alpha(alpha, tri if keep_known else None)
+    return _refined(
+        finish_alpha(alpha, tri if keep_known else None), image, tri, refine, refiner_name
+    )
+
+
+def _refined(
+    alpha: np.ndarray,
+    image: np.ndarray,
+    trimap: np.ndarray | None,
+    refine: Any,
+    name: str | None,
+) -> np.ndarray:
+    """``alpha`` passed through the refiner ``refine`` (unchanged when None)."""
+    if refine is None:
+        return alpha
+    from matting_core.refinement import refine_alpha
+
+    return refine_alpha(refine, image, trimap, alpha, name=name)
 
 
 def padding_options(

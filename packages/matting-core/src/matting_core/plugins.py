@@ -47,6 +47,7 @@ from matting_core.registry import (
     DatasetRegistry,
     LossRegistry,
     ModelRegistry,
+    RefinerRegistry,
     Registry,
 )
 
@@ -62,6 +63,7 @@ __all__ = [
     "list_plugins",
     "loss_registry",
     "model_registry",
+    "refiner_registry",
     "register_plugin",
     "reset_plugins",
 ]
@@ -79,6 +81,7 @@ _REGISTRY_HOOKS: dict[str, type[Registry[Any]]] = {
     "matting_register_losses": LossRegistry,
     "matting_register_datasets": DatasetRegistry,
     "matting_register_commands": CommandRegistry,
+    "matting_register_refiners": RefinerRegistry,
 }
 
 
@@ -92,8 +95,9 @@ class PluginDescription:
     :param version: that distribution's version, if known.
     :param hooks: names of the hooks it implements, sorted.
     :param builtin: True for core's own plugins (:data:`DEFAULT_PLUGINS`).
-    :param registered: kind (``models``, ``losses``, ``datasets``, ``commands``) → the names
-        it registered, for the registries filled so far (:func:`check_plugins` fills all).
+    :param registered: kind (``models``, ``losses``, ``datasets``, ``commands``,
+        ``refiners``) → the names it registered, for the registries filled so far
+        (:func:`check_plugins` fills all).
     :param problems: what went wrong, one sentence each: it was refused (built for another
         plugin API), it could not be imported, a hook raised or registered an invalid name, a
         hook is unknown or takes a parameter its spec does not have, it implements no hook, a
@@ -175,6 +179,11 @@ def dataset_registry() -> DatasetRegistry:
 def command_registry() -> CommandRegistry:
     """The registry of plugin subcommands, filled by every ``matting_register_commands``."""
     return _registry("matting_register_commands", CommandRegistry)
+
+
+def refiner_registry() -> RefinerRegistry:
+    """The refiner registry, filled by every plugin's ``matting_register_refiners``."""
+    return _registry("matting_register_refiners", RefinerRegistry)
 
 
 def list_plugins() -> list[PluginDescription]:

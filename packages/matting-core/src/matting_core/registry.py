@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import importlib.resources
+import math
 import re
 import warnings
 from collections.abc import Callable, Iterator
@@ -32,6 +33,7 @@ from matting_core.errors import (
     UnknownLossError,
     UnknownModelError,
     UnknownNameError,
+    UnknownRefinerError,
 )
 from matting_core.strategy import CropAndStitch, InferenceStrategy, WholeImage
 
@@ -46,8 +48,11 @@ __all__ = [
     "ExtraOutput",
     "LossInfo",
     "LossRegistry",
+    "Measured",
     "ModelInfo",
     "ModelRegistry",
+    "RefinerInfo",
+    "RefinerRegistry",
     "Registry",
     "RegistryEntry",
     "bare_name",
@@ -114,6 +119,36 @@ class ExtraOutput:
 
 
 @dataclass(frozen=True)
+class Measured:
+    """A model's measured quality: what ``matting predict`` without ``--model`` ranks by.
+
+    The mean scores of ``matting evaluate`` over the four photos bundled with matting-data
+    (``matting samples``: GT17-GT20 of alphamatting.com), each with both of its trimaps
+    (``trimap/`` = Trimap1 and ``trimap2/`` = Trimap2, eight cases; the mean of the two
+    trimaps' means), DIM metrics over the unknown region; for a trimap-free model the same
+    cases, its forward given no trimap.  Measured with the model's bundled weights (or none,
+    for a model that needs none); ``scripts/compare_models.py`` prints the figures.
+
+    :param sad: mean SAD, in thousands.
+    :param mse: mean MSE.
+    :param refine: the refiner the figures were measured with (``matting predict --refine
+        NAME``, default options), or None for the model alone.
+    """
+
+    sad: float
+    mse: float
+    refine: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("sad", "mse"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise PluginError(f"Measured.{name} must be a finite number >= 0, got {value!r}")
+        if self.refine is not None and not NAME_PATTERN.fullmatch(bare_name(self.refine)):
+            raise PluginError(f"Measured.refine must be a refiner name, got {self.refine!r}")
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """What inference and the command line need to know about a model.
 
@@ -157,6 +192,10 @@ class ModelInfo:
         the mean SAD on the bundled photos (GT17-GT20, bundled weights) was measured under 1%
         against fp32 (``benchmarks/bench_real_photos.py`` measures it).  Empty (the default):
         ``auto`` runs fp32.  See :mod:`matting_core.precision`.
+    :param measured: the model's measured quality on the bundled photos, alone and with
+        refiners, as :class:`Measured` entries; ``matting predict`` without ``--model`` picks
+        the best measured combination of the installed plugins.  Leave it empty for a
+        model without bundled weights.
     """
 
     paper: str
@@ -177,6 +216,7 @@ class ModelInfo:
     extra_outputs: tuple[ExtraOutput, ...] = ()
     inference: InferenceStrategy = field(default_factory=WholeImage)
     auto_precisions: tuple[str, ...] = ()
+    measured: tuple[Measured, ...] = ()
 
     def __post_init__(self) -> None:
         if not (
@@ -223,6 +263,12 @@ class ModelInfo:
                 "ModelInfo.auto_precisions may hold 'bf16' and 'fp16', got "
                 f"{self.auto_precisions!r}"
             )
+        object.__setattr__(self, "measured", tuple(self.measured))
+        if not all(isinstance(m, Measured) for m in self.measured):
+            raise PluginError("ModelInfo.measured must hold Measured entries")
+        refiners = [m.refine for m in self.measured]
+        if len(set(refiners)) != len(refiners):
+            raise PluginError(f"ModelInfo.measured repeats a refiner: {refiners}")
 
     def _check_extra_outputs(self) -> None:
         extras = tuple(self.extra_outputs)
@@ -297,6 +343,31 @@ class DatasetInfo:
 
     description: str
     layout: str = ""
+
+
+@dataclass(frozen=True)
+class RefinerInfo:
+    """What ``matting list refiners`` and ``matting predict --refine`` need to know about a
+    refiner (a second stage that improves any model's matte, see :mod:`matting_core.refinement`).
+
+    :param config_class: the refiner's options, a dataclass: ``config_class()`` is the default
+        config and its fields are what ``--refine-set NAME=VALUE`` and
+        ``create_refiner(name, **options)`` accept.
+    :param description: one line: what the refiner does.
+    :param paper: citation of the method it applies, or "".
+    """
+
+    config_class: type
+    description: str = ""
+    paper: str = ""
+
+    def __post_init__(self) -> None:
+        if not (
+            isinstance(self.config_class, type) and dataclasses.is_dataclass(self.config_class)
+        ):
+            raise PluginError(
+                f"RefinerInfo.config_class must be a dataclass type, got {self.config_class!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -542,6 +613,21 @@ class DatasetRegistry(Registry[DatasetInfo]):
 
     def add(self, name: str, factory: Callable[..., Any], info: DatasetInfo) -> None:
         """Register a dataset: ``factory(root, **options)`` builds it."""
+        super().add(name, factory, info)
+
+
+class RefinerRegistry(Registry[RefinerInfo]):
+    """Registry of refiners.  ``factory(config)`` returns the refiner, a callable
+    ``refiner(image, trimap, alpha) -> alpha``; see ``matting_register_refiners``."""
+
+    kind = "refiner"
+    kinds = "refiners"
+    info_type = RefinerInfo
+    unknown_error = UnknownRefinerError
+
+    def add(self, name: str, factory: Callable[[Any], Any], info: RefinerInfo) -> None:
+        """Register a refiner: ``factory(config)`` builds it from an ``info.config_class``
+        instance."""
         super().add(name, factory, info)
 
 

@@ -12,7 +12,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "list",
         help="list models, losses and datasets and the plugin that provides each",
         description=(
-            "List registered models, losses and datasets, the plugin that provides each and a "
+            "List registered models, losses, datasets and refiners (matting predict --refine), "
+            "the plugin that provides each and a "
             "description. For models: whether a trimap is needed, and what runs without "
             "--checkpoint ('bundled': the plugin's own weights; 'bundled NAME': weights "
             "trained as the variant NAME; '--checkpoint': none bundled; 'none needed': no "
@@ -22,8 +23,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "kind",
         nargs="?",
-        choices=("models", "losses", "datasets"),
-        help="list only this kind (default: all three)",
+        choices=("models", "losses", "datasets", "refiners"),
+        help="list only this kind (default: all four)",
     )
     parser.add_argument("--pattern", help="only names matching this shell pattern, e.g. 'gca*'")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -37,6 +38,7 @@ def _rows(kind: str, pattern: str | None) -> list[dict[str, str]]:
         "models": plugins.model_registry,
         "losses": plugins.loss_registry,
         "datasets": plugins.dataset_registry,
+        "refiners": plugins.refiner_registry,
     }[kind]()
     rows = []
     for entry in registry.entries(pattern):
@@ -89,7 +91,7 @@ def _table(rows: list[dict[str, str]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    kinds = [args.kind] if args.kind else ["models", "losses", "datasets"]
+    kinds = [args.kind] if args.kind else ["models", "losses", "datasets", "refiners"]
     listing = {kind: _rows(kind, args.pattern) for kind in kinds}
     if args.json:
         print(json.dumps(listing, indent=2))

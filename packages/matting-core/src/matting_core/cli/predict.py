@@ -44,7 +44,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("image", nargs="?", type=Path, help="input image (single-image form)")
     parser.add_argument("trimap", nargs="?", type=Path, help="its trimap (single-image form)")
     parser.add_argument("-o", "--output", type=Path, metavar="ALPHA", help="output alpha PNG")
-    parser.add_argument("--model", required=True, help="registered model name (see matting list)")
+    parser.add_argument(
+        "--model",
+        help=(
+            "registered model name (see matting list); default: the best the installed "
+            "plugins offer for the input (with a trimap: the best measured trimap-based model "
+            "or model + refiner; without: a trimap-free model), named on stderr"
+        ),
+    )
     parser.add_argument(
         "--checkpoint",
         type=Path,
@@ -61,6 +68,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "model option, e.g. --set rate=1 (repeatable); VALUE as in 'matting train --set': "
             "a TOML literal, or text read by the option's type (3,4 for a list, none to unset)"
         ),
+    )
+    parser.add_argument(
+        "--refine",
+        metavar="REFINER",
+        help=(
+            "improve the model's matte with a refiner a plugin registers ('matting list "
+            "refiners'; closed-form: a closed-form solve on the band where the model is "
+            "unsure, from matting-classical); the trimap's known pixels are kept"
+        ),
+    )
+    parser.add_argument(
+        "--refine-set",
+        dest="refine_overrides",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="refiner option, e.g. --refine-set band=8 (repeatable; as --set)",
     )
     parser.add_argument("--images", type=Path, metavar="DIR", help="folder of input images")
     parser.add_argument("--trimaps", type=Path, metavar="DIR", help="folder of trimaps")
@@ -209,6 +233,44 @@ def _strategy(args: argparse.Namespace, info):
     return dataclasses.replace(base, tile=tile, overlap=overlap, batch_size=batch)
 
 
+def _choose_model(args: argparse.Namespace, jobs: list, say: bool) -> None:
+    """Without --model: set ``args.model`` (and ``args.refine``, unless given) to the best
+    combination the installed plugins offer for these inputs, and say which on stderr."""
+    from matting_core.choice import best_model
+
+    given = [option for option in ("checkpoint", "overrides") if getattr(args, option)]
+    if given:
+        option = {"checkpoint": "--checkpoint", "overrides": "--set"}[given[0]]
+        raise InputError(f"{option} belongs to one model: give --model NAME with it")
+    trimap = any(trimap is not None for _, trimap, _ in jobs) or args.trimaps is not None
+    choice = best_model(trimap=trimap)
+    args.model = choice.model
+    if args.refine is None:
+        args.refine = choice.refine
+    elif args.refine != choice.refine:  # the user's refiner: a combination nobody measured
+        choice = type(choice)(choice.model, args.refine, None)
+    if say:
+        kind = "an image with a trimap" if trimap else "an image without a trimap"
+        print(
+            f"matting predict: no --model given: running {choice.describe()}, the best the "
+            f"installed plugins offer for {kind}",
+            file=sys.stderr,
+        )
+
+
+def _refiner(args: argparse.Namespace):
+    """The refiner ``--refine`` and ``--refine-set`` ask for, or None."""
+    if args.refine is None:
+        if args.refine_overrides:
+            raise InputError("--refine-set sets options of a refiner: give --refine REFINER")
+        return None
+    from matting_core.models import parse_overrides
+    from matting_core.refinement import create_refiner, get_refiner_info
+
+    info = get_refiner_info(args.refine)
+    return create_refiner(args.refine, **parse_overrides(info.config_class, args.refine_overrides))
+
+
 def _jobs(args: argparse.Namespace) -> list[tuple[Path, Path | None, Path]]:
     """(image, trimap or None, output) for each image to predict."""
     from matting_data import list_images, match_by_stem
@@ -291,6 +353,8 @@ def run(args: argparse.Namespace) -> int:
 
     shard = shard_from_environment()
     jobs = _jobs(args)
+    if args.model is None:
+        _choose_model(args, jobs, shard.is_main)
     planned = _predict_outputs.plan(args, jobs)
     _check_outputs(args, jobs, planned)
     background = Background.parse(args.background) if args.background is not None else None
@@ -301,6 +365,7 @@ def run(args: argparse.Namespace) -> int:
             "nothing to draw"
         )
     overrides = parse_overrides(info.config_class, args.overrides)
+    refiner = _refiner(args)
     strategy = _strategy(args, info)
     if args.save_extras is not None and (
         strategy is not None or not isinstance(info.inference, WholeImage)
@@ -381,6 +446,7 @@ def run(args: argparse.Namespace) -> int:
                         name=loaded.name,
                         progress=not args.no_progress and shard.is_main,
                         precision=precision,
+                        refine=refiner,
                     )
                     cutout_and_composite(
                         image,

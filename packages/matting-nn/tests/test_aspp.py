@@ -76,8 +76,32 @@ def test_image_pooling_sees_the_whole_image_and_only_its_mean():
 def test_dropout_and_group_norm_at_batch_size_one():
     aspp = ASPP(16, 32, norm_layer=lambda c: nn.GroupNorm(8, c), dropout=0.5)
     assert aspp.project[3].p == 0.5
-    aspp.train()(torch.randn(1, 16, 6, 6)).mean().backward()  # BatchNorm would refuse batch 1
+    aspp.train()(torch.randn(1, 16, 6, 6)).mean().backward()
     assert ASPP(16, 32).project[3].p == 0.0  # the paper's form has no dropout
+
+
+def test_batch_norm_image_pooling_trains_on_a_batch_of_one():
+    """One image gives the pooling branch one value per channel: it normalises with the
+    running statistics (as in evaluation), leaves them unchanged and still learns."""
+    torch.manual_seed(0)
+    aspp = ASPP(16, 32, rates=(2,))
+    pooling = aspp.convs[-1]
+    pooling[2].running_mean.uniform_(-0.5, 0.5)
+    pooling[2].running_var.uniform_(0.5, 2.0)
+    before = {k: v.clone() for k, v in pooling[2].state_dict().items()}
+    x = torch.randn(1, 16, 6, 6)
+    out = pooling.train()(x)
+    expected = pooling.eval()(x)
+    torch.testing.assert_close(out, expected)
+    pooling.train()
+    aspp.train()(x).square().mean().backward()
+    for key in ("running_mean", "running_var"):
+        assert torch.equal(pooling[2].state_dict()[key], before[key])
+    assert pooling[1].weight.grad is not None and pooling[1].weight.grad.abs().sum() > 0
+    assert pooling[2].weight.grad is not None
+    # two images: ordinary batch statistics, running statistics updated
+    aspp.train()(torch.randn(2, 16, 6, 6))
+    assert not torch.equal(pooling[2].running_mean, before["running_mean"])
 
 
 def test_bad_options():

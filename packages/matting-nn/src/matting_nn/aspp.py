@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from matting_nn.errors import BlockConfigError
@@ -46,8 +47,10 @@ class ASPPConv(nn.Sequential):
 class ASPPPooling(nn.Sequential):
     """Image pooling: global average → 1×1 conv → norm → ReLU, broadcast to the input's size.
 
-    With BatchNorm this branch sees one value per channel and image, so training needs a
-    batch of at least 2 (a GroupNorm ``norm_layer`` has no such limit).
+    With BatchNorm this branch sees one value per channel and image, so a training batch of
+    one image has no batch statistics to give it: for such a batch the branch normalises with
+    its running statistics, as in evaluation, and leaves them unchanged (its affine weights
+    still learn), where torch's BatchNorm would raise. Larger batches train it normally.
     """
 
     def __init__(
@@ -64,7 +67,21 @@ class ASPPPooling(nn.Sequential):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        pooled = super().forward(x)
+        pool, conv, norm, relu = self
+        if self.training and x.shape[0] == 1 and isinstance(norm, nn.modules.batchnorm._BatchNorm):
+            pooled = relu(
+                F.batch_norm(
+                    conv(pool(x)),
+                    norm.running_mean,
+                    norm.running_var,
+                    norm.weight,
+                    norm.bias,
+                    training=False,
+                    eps=norm.eps,
+                )
+            )
+        else:
+            pooled = super().forward(x)
         # bilinear upsampling of a 1×1 map (torchvision's) is a broadcast
         return pooled.expand(-1, -1, *x.shape[-2:])
 

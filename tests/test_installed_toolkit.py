@@ -288,3 +288,39 @@ def test_bundled_scribbles_and_masks_come_from_the_script(tmp_path):
         assert made == sorted(p.name for p in (root / kind).iterdir()) and len(made) == 4
         for name in made:
             assert (tmp_path / kind / name).read_bytes() == (root / kind / name).read_bytes()
+
+
+def test_the_readme_takes_a_photo_alone_to_a_cutout(tmp_path):
+    """The README's commands for a user with only a photo: the trimap-free model's matte and
+    cutout, then GCA on the trimap that model makes (a bundled photo stands for photo.jpg)."""
+    from matting_data import read_alpha, read_image
+
+    commands = _readme_block("Only a photo, no mask and no strokes?")
+    assert [argv[:4] for argv in commands] == [
+        ["matting", "predict", "--model", "hattmatting-small"],
+        ["matting", "predict", "--model", "gca"],
+    ]
+    photo = Path(_matting("samples", "--path").stdout.strip()) / "image" / "GT17.png"
+    alphas = []
+    for index, argv in enumerate(commands):
+        argv = [str(photo) if arg == "photo.jpg" else arg for arg in argv]
+        work = tmp_path / str(index)
+        work.mkdir()
+        result = subprocess.run(
+            [shutil.which("matting"), *argv[1:]],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=work,
+        )
+        assert result.returncode == 0, result.stderr
+        alpha = read_alpha(work / "alpha.png")
+        assert alpha.shape == read_image(photo).shape[:2]
+        assert 0.05 < alpha.mean() < 0.95  # an object, not an empty or full matte
+        import cv2
+
+        cutout = cv2.imread(str(work / "cutout.png"), cv2.IMREAD_UNCHANGED)
+        assert (cutout[:, :, 3] == (alpha * 255).round().astype("uint8")).all()
+        alphas.append(alpha)
+    # GCA changes the trimap-free matte (it re-mats the band where that model is unsure)
+    assert abs(alphas[0] - alphas[1]).mean() > 1e-3

@@ -102,7 +102,7 @@ def _digest(folder: Path) -> dict[str, str]:
         (["--sheet", "{t}/sheet.jpg"], "must end in .png"),
         (["--html", "{t}/report.txt"], "must end in .html"),
         (["--worst", "3"], "--worst goes with --sheet"),
-        (["--images", "{t}"], "--images goes with --sheet"),
+        (["--images", "{t}"], "--images goes with --model, --sheet or --html"),
         (["--sheet", "{pred}/GT17.png"], "would replace the input"),
         (["--sheet", "{t}/s.png", "--images", "{t}/missing"], "does not exist"),
         (["--sheet", "{t}/s.png", "--html", "{t}/s.png"], "must end in .html"),

@@ -257,3 +257,99 @@ def test_training_validates_a_trimap_free_model_without_trimaps(example_plugin, 
     cli = _cli_scores(tmp_path, "example-free", best, crops, trimaps=False)
     for metric in METRIC_NAMES:
         assert row[metric] == pytest.approx(cli[metric], rel=1e-9), metric
+
+
+def _rows(table: Path) -> dict[tuple[str, str], dict[str, float]]:
+    return {
+        (row["method"], row["image"]): {m: float(row[m]) for m in METRIC_NAMES}
+        for row in csv.DictReader(table.open())
+    }
+
+
+def test_evaluate_model_scores_what_predict_then_evaluate_give(example_plugin, crops, tmp_path):
+    ckpt = _checkpoint("example-tiny", tmp_path / "tiny.safetensors")
+    two_steps = _cli_scores(tmp_path, "example-tiny", ckpt, crops, trimaps=True)
+    table = tmp_path / "direct.csv"
+    argv = ["evaluate", "--model", "example-tiny", "--checkpoint", str(ckpt), "--images",
+            str(crops / "image"), "--gt", str(crops / "alpha"), "--trimap", str(crops / "trimap"),
+            "--csv", str(table), "--workers", "1", "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    rows = _rows(table)
+    assert {method for method, _ in rows} == {"example-tiny (tiny.safetensors)"}
+    direct = {m: float(np.mean([r[m] for r in rows.values()])) for m in METRIC_NAMES}
+    for metric in METRIC_NAMES:
+        assert direct[metric] == pytest.approx(two_steps[metric], rel=1e-9, abs=1e-12), metric
+
+    # a model without weights beside the --baseline rows it reproduces, and a --pred folder
+    table = tmp_path / "baseline.csv"
+    argv = ["evaluate", "--model", "trimap-baseline", "--baseline", "--images",
+            str(crops / "image"), "--pred", str(crops / "alpha"), "--gt", str(crops / "alpha"),
+            "--trimap", str(crops / "trimap"), "--csv", str(table), "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    rows = _rows(table)
+    for case in CASES:
+        model, baseline = rows["trimap-baseline", case], rows["trimap-only baseline", case]
+        # the model's 0.5 is written as an 8-bit PNG (128/255), the baseline's is exact
+        assert model == pytest.approx(baseline, rel=0.01)
+        assert rows["alpha", case]["sad"] == 0.0  # ground truth scored against itself
+    assert sum(rows["trimap-baseline", case]["sad"] for case in CASES) > 1.0
+
+
+def test_evaluate_model_without_trimaps_scores_whole_images(example_plugin, crops, tmp_path):
+    ckpt = _checkpoint("example-free", tmp_path / "free.safetensors")
+    two_steps = _cli_scores(tmp_path, "example-free", ckpt, crops, trimaps=False)
+    table = tmp_path / "direct.csv"
+    argv = ["evaluate", "--model", "example-free", "--checkpoint", str(ckpt), "--images",
+            str(crops / "image"), "--gt", str(crops / "alpha"), "--csv", str(table),
+            "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    rows = list(csv.DictReader(table.open()))
+    assert {row["protocol"] for row in rows} == {"whole-image"} and len(rows) == len(CASES)
+    for metric in METRIC_NAMES:
+        mean = float(np.mean([float(row[metric]) for row in rows]))
+        assert mean == pytest.approx(two_steps[metric], rel=1e-9, abs=1e-12), metric
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--checkpoint", "{t}/w.safetensors", "--pred", "{c}/alpha"], "give --model NAME"),
+        (["--model", "example-tiny", "--images", "{c}/image", "--no-trimap"], "needs a trimap"),
+        (["--model", "example-tiny"], "give --images DIR"),
+        (["--model", "no-such-model", "--images", "{c}/image"], "no-such-model"),
+        (
+            [
+                "--model",
+                "example-tiny",
+                "--model",
+                "trimap-baseline",
+                "--images",
+                "{c}/image",
+                "--checkpoint",
+                "{t}/w.safetensors",
+            ],
+            "belongs to one model",
+        ),
+        (["--model", "trimap-baseline", "--images", "{c}/missing"], "does not exist"),
+        (
+            ["--model", "trimap-baseline", "--images", "{c}/image", "--precision", "fp16"],
+            "not supported",
+        ),
+        (["--model", "trimap-baseline", "--images", "{c}/image", "--refine", "nope"], "nope"),
+    ],
+)
+def test_evaluate_model_refuses_bad_options(
+    extra, message, example_plugin, crops, tmp_path, capsys, monkeypatch
+):
+    import matting_core.precision as precision
+
+    monkeypatch.setattr(precision, "_cpu_has", lambda feature: False)
+    extra = [e.format(t=tmp_path, c=crops) for e in extra]
+    trimaps = [] if "--no-trimap" in extra else ["--trimap", str(crops / "trimap")]
+    extra = [e for e in extra if e != "--no-trimap"]
+    argv = ["evaluate", "--gt", str(crops / "alpha"), *trimaps, *extra]
+    argv += ["--csv", str(tmp_path / "rows.csv"), "--no-progress"]
+    assert main(argv) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], lines
+    assert not (tmp_path / "rows.csv").exists()

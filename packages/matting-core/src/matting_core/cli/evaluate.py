@@ -1,7 +1,9 @@
 """``matting evaluate``: score predicted mattes against ground truth.
 
 Files are matched by name (stem) across the prediction, ground-truth and trimap
-folders; images are scored in parallel worker processes.
+folders; images are scored in parallel worker processes.  ``--model`` scores a model
+directly: its mattes of ``--images`` are predicted first (as ``matting predict`` would
+write them, 8-bit PNGs, into a temporary folder) and then scored like a ``--pred`` folder.
 """
 
 from __future__ import annotations
@@ -9,15 +11,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from matting_core.cli._checks import (
     bounded_int,
+    device_argument,
+    precision_argument,
     prepare_output_file,
     refuse_overwriting_inputs,
     require_dir,
 )
+from matting_core.cli._evaluate_models import check_model_options, photos_by_name, predict_into
 from matting_core.errors import InputError
 
 
@@ -31,7 +37,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "trimap's unknown region, predictions first set to the trimap's known values "
             "(0 / 1) outside it (the standard protocol); without --trimap, over the whole "
             "image (the protocol of HAttMatting's trimap-free evaluation). Files are matched "
-            "by name; the table and the CSV say which protocol was used."
+            "by name; the table and the CSV say which protocol was used. --model scores a "
+            "model directly: it predicts the mattes of --images first."
         ),
     )
     parser.add_argument(
@@ -74,6 +81,43 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="score predictions as they are, without setting the trimap's known regions",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    models = parser.add_argument_group("score a model directly (predict --images, then score)")
+    models.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help=(
+            "registered model to run on the photos of --images (matched by name) and score; "
+            "repeat to compare models, alongside any --pred folders"
+        ),
+    )
+    models.add_argument(
+        "--checkpoint",
+        type=Path,
+        metavar="CKPT",
+        help="weights for the one --model (default: its bundled weights)",
+    )
+    models.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="option of the one --model, as in 'matting predict --set' (repeatable)",
+    )
+    models.add_argument(
+        "--refine",
+        metavar="REFINER",
+        help="refine every --model's mattes with this refiner ('matting list refiners')",
+    )
+    models.add_argument(
+        "--device",
+        default="cpu",
+        type=device_argument,
+        help="where --model runs: cpu (default), cuda, cuda:N, mps, auto",
+    )
+    precision_argument(models)
     pictures = parser.add_argument_group("where the model fails, as pictures")
     pictures.add_argument(
         "--sheet",
@@ -95,7 +139,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--images",
         type=Path,
         metavar="DIR",
-        help="the photos, matched by name, for the sheet's first column",
+        help=(
+            "the photos, matched by name: what --model predicts from, and the sheet's first column"
+        ),
     )
     pictures.add_argument(
         "--html",
@@ -144,8 +190,8 @@ def _score_one(
     )
 
 
-def _method_name(pred_dir: Path, taken: set[str]) -> str:
-    name = pred_dir.name or str(pred_dir)
+def _unique_name(name: str, taken: set[str]) -> str:
+    """``name``, or ``name (2)``, ``(3)``… when a row already has it."""
     candidate, n = name, 2
     while candidate in taken:
         candidate, n = f"{name} ({n})", n + 1
@@ -154,13 +200,12 @@ def _method_name(pred_dir: Path, taken: set[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from matting_core.evaluation import format_table, summarise, write_csv
     from matting_data import match_by_stem
 
-    if not args.pred and not args.baseline:
-        raise InputError("nothing to evaluate: give --pred DIR (one or more) and/or --baseline")
+    if not args.pred and not args.baseline and not args.model:
+        raise InputError(
+            "nothing to evaluate: give --pred DIR or --model NAME (one or more) and/or --baseline"
+        )
     if args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
     whole = args.trimap is None
@@ -173,6 +218,7 @@ def run(args: argparse.Namespace) -> int:
         require_dir(args.trimap, "trimap")
     for pred_dir in args.pred:
         require_dir(pred_dir, "prediction")
+    check_model_options(args)
 
     if whole:
         cases = {gt.stem: (gt, None) for (gt,) in match_by_stem(args.gt)[0]}
@@ -192,21 +238,44 @@ def run(args: argparse.Namespace) -> int:
     others = (args.gt,) if whole else (args.gt, args.trimap)
     labels = ("prediction", "ground truth") if whole else ("prediction", "ground truth", "trimap")
     for pred_dir in args.pred:
-        method = _method_name(pred_dir, taken)
+        method = _unique_name(pred_dir.name or str(pred_dir), taken)
         matched, missing = match_by_stem(pred_dir, *others)
         _report_missing(missing, labels, (pred_dir, *others))
         if not matched:
             what = "ground-truth alpha" if whole else "ground-truth alpha and trimap"
             raise InputError(f"no prediction in {pred_dir} matches a {what} by name")
         jobs += [(method, pred, gt, None if whole else rest[0]) for pred, gt, *rest in matched]
-    if args.baseline:
-        jobs += [("trimap-only baseline", None, gt, trimap) for gt, trimap in cases.values()]
+    photos = photos_by_name(args.images, cases) if args.model else {}
     if args.csv is not None:
-        inputs = [args.gt, *([] if whole else [args.trimap]), *args.pred]
+        inputs = [args.gt, *([] if whole else [args.trimap]), *args.pred, *photos.values()]
         inputs += [path for job in jobs for path in job[1:] if path is not None]
+        inputs += [path for case in cases.values() for path in case if path is not None]
         refuse_overwriting_inputs([args.csv], inputs)
         prepare_output_file(args.csv, "CSV file")
-    pictures = _check_pictures(args, jobs)
+    # the ground truth and trimaps are inputs too (the baseline's and every model's)
+    pictures = _check_pictures(args, [*jobs, *(("", None, *case) for case in cases.values())])
+
+    with tempfile.TemporaryDirectory(prefix="matting-evaluate-") as scratch:
+        for number, name in enumerate(args.model):
+            label, rows = predict_into(args, name, cases, photos, Path(scratch) / str(number))
+            method = _unique_name(label, taken)
+            jobs += [(method, pred, gt, trimap) for pred, gt, trimap in rows]
+        if args.baseline:
+            jobs += [("trimap-only baseline", None, gt, trimap) for gt, trimap in cases.values()]
+        return _score(args, cases, whole, jobs, pictures)
+
+
+def _score(
+    args: argparse.Namespace,
+    cases: dict,
+    whole: bool,
+    jobs: list[tuple[str, Path | None, Path, Path | None]],
+    pictures: dict[str, Path] | None,
+) -> int:
+    """Score every job (in worker processes), print the table, write the CSV and pictures."""
+    from tqdm import tqdm
+
+    from matting_core.evaluation import format_table, summarise, write_csv
 
     mask = not args.no_mask
     results = []
@@ -257,12 +326,13 @@ def run(args: argparse.Namespace) -> int:
 def _check_pictures(args: argparse.Namespace, jobs: list) -> dict[str, Path] | None:
     """Before any work: the sheet / report options and their files; the photos by name."""
     if args.sheet is None and args.html is None:
-        for option in ("worst", "images"):
-            if getattr(args, option) is not None:
-                raise InputError(f"--{option} goes with --sheet or --html")
+        if args.worst is not None:
+            raise InputError("--worst goes with --sheet or --html")
+        if args.images is not None and not args.model:
+            raise InputError("--images goes with --model, --sheet or --html")
         return None
-    if not args.pred:
-        raise InputError("--sheet and --html show predictions: give --pred DIR")
+    if not args.pred and not args.model:
+        raise InputError("--sheet and --html show predictions: give --pred DIR or --model NAME")
     for path, option, suffixes in (
         (args.sheet, "--sheet", (".png",)),
         (args.html, "--html", (".html", ".htm")),

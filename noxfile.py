@@ -184,8 +184,9 @@ def lint(session: nox.Session) -> None:
 
 @session(python=PYTHON)
 def demo(session: nox.Session) -> None:
-    """The main job: install the toolkit, matte the bundled real photos with the bundled GCA
-    model, composite them over a new background and score them against the baseline."""
+    """The main job: install the toolkit, matte the bundled real photos with the best model
+    the installed plugins offer (``matting predict`` without ``--model``; it says which),
+    composite them over a new background and score them against the baseline."""
     _install(session, list(PACKAGES))
     out = ROOT / "demo-output"
     session.run("matting", "--version")
@@ -196,8 +197,6 @@ def demo(session: nox.Session) -> None:
     session.run(
         "matting",
         "predict",
-        "--model",
-        "gca",
         "--images",
         str(samples / "image"),
         "--trimaps",

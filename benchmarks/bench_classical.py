@@ -1,6 +1,7 @@
 """Benchmark: time and peak memory per megapixel of the classical matting methods.
 
-Each method of matting-classical (closed-form, knn, lkm, random-walk, lbdm) mattes real photos
+Each method of matting-classical (closed-form, knn, lkm, random-walk, lbdm, and
+classical-fusion: three of them solved, then fused by its bundled network) mattes real photos
 through ``matting_core.predict`` with its default config:
 
 * the four bundled samples (GT17-GT20, alphamatting.com, about 0.45 MP each, Trimap1): solved
@@ -36,7 +37,7 @@ from pathlib import Path
 
 from attention_memory import run_case
 
-METHODS = ("closed-form", "knn", "lkm", "random-walk", "lbdm")
+METHODS = ("closed-form", "knn", "lkm", "random-walk", "lbdm", "classical-fusion")
 SAMPLES = ("GT17", "GT18", "GT19", "GT20")
 
 

@@ -10,6 +10,11 @@ are the fields of their config dataclasses; photos larger than ``max_pixels`` ar
 coarse-to-fine in tiles (:func:`solve_bounded`).  The ``closed-form`` refiner
 (:func:`closed_form_refiner`, ``matting predict --refine closed-form``) solves closed-form on
 the band where another model's matte is unsure.
+
+``classical-fusion`` (:class:`ClassicalFusion`) solves closed-form, learning-based and KNN
+matting and fuses the three mattes per pixel with a small network trained here on real
+photos (bundled weights; :mod:`matting_classical.fusion_training` trains and cross-validates
+it).
 """
 
 from matting_classical.config import (
@@ -21,6 +26,7 @@ from matting_classical.config import (
     SolverConfig,
 )
 from matting_classical.conjugate_gradient import ConvergenceWarning
+from matting_classical.fusion import ClassicalFusion, FusionConfig, FusionNet
 from matting_classical.model import (
     METHODS,
     ClassicalMatting,
@@ -37,11 +43,14 @@ __version__ = "0.1.0"
 
 __all__ = [
     "METHODS",
+    "ClassicalFusion",
     "ClassicalMatting",
     "ClosedFormConfig",
     "ClosedFormMatting",
     "ClosedFormRefinerConfig",
     "ConvergenceWarning",
+    "FusionConfig",
+    "FusionNet",
     "KNNConfig",
     "KNNMatting",
     "LargeKernelConfig",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from matting_classical.fusion import FUSION_INFO, ClassicalFusion
 from matting_classical.model import METHODS, ClosedFormMatting, model_info
 from matting_classical.refine import ClosedFormRefinerConfig, closed_form_refiner
 from matting_core import RefinerInfo, hookimpl
@@ -21,6 +22,7 @@ MATTING_PLUGIN_API = ">=1.0,<2"
 def matting_register_models(registry: ModelRegistry) -> None:
     for method in METHODS:
         registry.add(method.name, method, model_info(method))
+    registry.add("classical-fusion", ClassicalFusion, FUSION_INFO)
 
 
 @hookimpl

@@ -92,7 +92,7 @@ def predict_into(
     from matting_core.model_loading import load_model
     from matting_core.models import get_model_info, parse_overrides
     from matting_core.precision import resolve_precision
-    from matting_core.refinement import create_refiner, get_refiner_info
+    from matting_core.refinement import create_refiner
     from matting_data import check_same_size, read_image, read_trimap, write_alpha
 
     overrides = parse_overrides(get_model_info(name).config_class, args.overrides)
@@ -101,10 +101,7 @@ def predict_into(
         print(f"matting evaluate: {bundled_weights_note(name, loaded)}", file=sys.stderr)
     loaded.model.to(args.device)
     precision = resolve_precision(args.precision, args.device, loaded.info.auto_precisions)
-    refiner = None
-    if args.refine is not None:
-        get_refiner_info(args.refine)
-        refiner = create_refiner(args.refine)
+    refiner = create_refiner(args.refine) if args.refine is not None else None
     label = name + (f" + {args.refine}" if args.refine else "")
     label += f" [{precision}]" if precision != "fp32" else ""
     label += f" ({args.checkpoint.name})" if args.checkpoint is not None else ""

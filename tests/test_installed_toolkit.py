@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 
 
-def _matting(*args: str) -> subprocess.CompletedProcess:
+def _matting(
+    *args: str, cwd: Path | None = None, timeout: int = 300
+) -> subprocess.CompletedProcess:
     exe = shutil.which("matting")
     assert exe, "the `matting` console script is not installed"
-    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 #: Every plugin package: core imports none of them, and none imports another.
@@ -254,13 +256,7 @@ def test_the_readme_takes_a_photo_and_strokes_to_a_cutout(tmp_path):
     for argv in commands[1:]:
         assert argv[0] == "matting"
         argv = [arg.replace("$S", samples) for arg in argv]
-        result = subprocess.run(
-            [shutil.which("matting"), *argv[1:]],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            cwd=tmp_path,
-        )
+        result = _matting(*argv[1:], cwd=tmp_path, timeout=600)
         assert result.returncode == 0, result.stderr
     trimap = read_trimap(tmp_path / "trimap.png")
     alpha = read_alpha(tmp_path / "alpha.png")
@@ -306,13 +302,7 @@ def test_the_readme_takes_a_photo_alone_to_a_cutout(tmp_path):
         argv = [str(photo) if arg == "photo.jpg" else arg for arg in argv]
         work = tmp_path / str(index)
         work.mkdir()
-        result = subprocess.run(
-            [shutil.which("matting"), *argv[1:]],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            cwd=work,
-        )
+        result = _matting(*argv[1:], cwd=work, timeout=600)
         assert result.returncode == 0, result.stderr
         alpha = read_alpha(work / "alpha.png")
         assert alpha.shape == read_image(photo).shape[:2]

@@ -16,7 +16,7 @@ from matting_classical.fusion import ClassicalFusion, FusionConfig, FusionNet, f
 from matting_classical.fusion_training import TrainingOptions, load_samples, score, train
 from matting_core import load_model, predict
 from matting_core.evaluation import alpha_to_uint8, score_alpha
-from matting_data import write_alpha, write_image
+from matting_core.testing import write_unknown_band_crops
 
 
 def _random_inputs(height=48, width=56, mattes=3, seed=0):
@@ -78,23 +78,13 @@ def test_tiles_give_the_whole_image_result():
 
 
 @pytest.fixture(scope="module")
-def crops(shared_data, tmp_path_factory) -> Path:
+def crops(request, tmp_path_factory) -> Path:
     """image/, alpha/, trimap/: 96 x 120 windows of three real photos around their unknown
     band (small enough for the three solves to take about a second each)."""
-    from matting_data import read_alpha, read_image, read_trimap
-
-    root = shared_data / "alphamatting_training_lowres"
     out = tmp_path_factory.mktemp("fusion-crops")
-    for case in ("GT01", "GT05", "GT13"):
-        trimap = read_trimap(root / "trimap" / f"{case}.png")
-        rows, cols = np.nonzero(trimap == 128)
-        top = int(np.clip(rows.mean() - 48, 0, trimap.shape[0] - 96))
-        left = int(np.clip(cols.mean() - 60, 0, trimap.shape[1] - 120))
-        box = np.s_[top : top + 96, left : left + 120]
-        write_image(out / "image" / f"{case}.png", read_image(root / "image" / f"{case}.png")[box])
-        write_alpha(out / "alpha" / f"{case}.png", read_alpha(root / "alpha" / f"{case}.png")[box])
-        write_alpha(out / "trimap" / f"{case}.png", trimap[box])
-    return out
+    return write_unknown_band_crops(
+        out, ("GT01", "GT05", "GT13"), 96, 120, start=request.config.rootpath
+    )
 
 
 @pytest.fixture(scope="module")

@@ -23,15 +23,13 @@ from matting_core.evaluation import METRIC_NAMES, alpha_to_uint8, score_alpha
 from matting_core.model_loading import load_model
 from matting_core.plugins import reset_plugins
 from matting_core.strategy import CropAndStitch
+from matting_core.testing import write_unknown_band_crops
 from matting_core.training.validation import validate
 from matting_data import (
     FolderDataset,
     encode_alpha,
     read_alpha,
     read_image,
-    read_trimap,
-    write_alpha,
-    write_image,
 )
 from matting_data.torch_dataset import MattingDataset
 
@@ -47,20 +45,11 @@ def entry_points(monkeypatch):
 
 
 @pytest.fixture
-def crops(shared_data: Path, tmp_path: Path) -> Path:
+def crops(request, tmp_path: Path) -> Path:
     """image/, alpha/, trimap/: 120 x 150 crops of real photos around their unknown band."""
-    root = shared_data / "alphamatting_training_lowres"
-    out = tmp_path / "crops"
-    for case in CASES:
-        trimap = read_trimap(root / "trimap" / f"{case}.png")
-        rows, cols = np.nonzero(trimap == 128)
-        top = int(np.clip(rows.mean() - 60, 0, trimap.shape[0] - 120))
-        left = int(np.clip(cols.mean() - 75, 0, trimap.shape[1] - 150))
-        box = np.s_[top : top + 120, left : left + 150]
-        write_image(out / "image" / f"{case}.png", read_image(root / "image" / f"{case}.png")[box])
-        write_alpha(out / "alpha" / f"{case}.png", read_alpha(root / "alpha" / f"{case}.png")[box])
-        write_alpha(out / "trimap" / f"{case}.png", trimap[box])
-    return out
+    return write_unknown_band_crops(
+        tmp_path / "crops", CASES, 120, 150, start=request.config.rootpath
+    )
 
 
 def _checkpoint(name: str, path: Path) -> Path:

@@ -32,10 +32,9 @@ from matting_classical.model import (
     ClosedFormMatting,
     KNNMatting,
     LearningBasedMatting,
+    check_unnormalised_inputs,
 )
 from matting_core import Measured, ModelInfo
-from matting_core.errors import InputError
-from matting_core.inference import check_model_inputs
 
 __all__ = [
     "FUSED_METHODS",
@@ -206,15 +205,8 @@ class ClassicalFusion(nn.Module):
         return out
 
     def forward(self, image: Tensor, trimap: Tensor | None) -> dict[str, Tensor]:
-        check_model_inputs(image, trimap, model="classical-fusion")
-        assert trimap is not None  # check_model_inputs raised otherwise
-        if image.numel() and (image.min() < -1e-6 or image.max() > 1 + 1e-6):
-            raise InputError(
-                "classical-fusion takes RGB in [0, 1], got values in "
-                f"[{float(image.min()):.3g}, {float(image.max()):.3g}]; predict with this "
-                "model's ModelInfo (info=get_model_info('classical-fusion')), which does not "
-                "normalise"
-            )
+        check_unnormalised_inputs(image, trimap, "classical-fusion")
+        assert trimap is not None  # checked above
         # the solves are not differentiable: gradients reach the network and, through its
         # input, the photo, not the mattes
         solved = [

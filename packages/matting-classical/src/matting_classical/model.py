@@ -51,6 +51,21 @@ __all__ = [
 ]
 
 
+def check_unnormalised_inputs(image: Tensor, trimap: Tensor | None, name: str) -> None:
+    """Core's input checks, a trimap, and RGB in [0, 1]: the classical models' ModelInfos ask
+    ``predict`` for no normalisation, so an image outside [0, 1] was normalised by mistake.
+
+    :raises InputError: one sentence naming the model and the range found.
+    """
+    check_model_inputs(image, trimap, model=name)
+    if image.numel() and (image.min() < -1e-6 or image.max() > 1 + 1e-6):
+        raise InputError(
+            f"{name} takes RGB in [0, 1], got values in "
+            f"[{float(image.min()):.3g}, {float(image.max()):.3g}]; predict with this "
+            f"model's ModelInfo (info=get_model_info({name!r})), which does not normalise"
+        )
+
+
 class ClassicalMatting(nn.Module):
     """Base of the classical methods: a weightless model around one solve.
 
@@ -94,15 +109,8 @@ class ClassicalMatting(nn.Module):
             )
 
     def forward(self, image: Tensor, trimap: Tensor | None) -> dict[str, Tensor]:
-        check_model_inputs(image, trimap, model=self.name)
-        assert trimap is not None  # check_model_inputs raised otherwise
-        if image.numel() and (image.min() < -1e-6 or image.max() > 1 + 1e-6):
-            raise InputError(
-                f"{self.name} takes RGB in [0, 1], got values in "
-                f"[{float(image.min()):.3g}, {float(image.max()):.3g}]; predict with this "
-                f"model's ModelInfo (info=get_model_info({self.name!r})), which does not "
-                "normalise"
-            )
+        check_unnormalised_inputs(image, trimap, self.name)
+        assert trimap is not None  # checked above
         # the solve is not differentiable: the result carries no gradient
         image, trimap = image.detach(), trimap.detach()
         alphas = [

@@ -53,6 +53,7 @@ __all__ = [
     "real_photo",
     "require_shared",
     "shared_data",
+    "write_unknown_band_crops",
 ]
 
 #: Names served from :mod:`matting_core.testing.contract`, which imports pytest.
@@ -63,6 +64,7 @@ _CONTRACT = (
     "load_photo",
     "real_photo",
     "shared_data",
+    "write_unknown_band_crops",
 )
 
 

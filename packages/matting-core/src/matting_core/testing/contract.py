@@ -55,6 +55,7 @@ __all__ = [
     "load_photo",
     "real_photo",
     "shared_data",
+    "write_unknown_band_crops",
 ]
 
 #: The window of GT01 every contract check uses: 64 x 80 pixels of a plush toy's fur (about
@@ -116,6 +117,35 @@ def load_photo(
         np.ascontiguousarray(read_trimap(root / "trimap" / f"{name}.png")[window]),
         np.ascontiguousarray(read_alpha(root / "alpha" / f"{name}.png")[window]),
     )
+
+
+def write_unknown_band_crops(
+    out: Path,
+    names: tuple[str, ...],
+    height: int,
+    width: int,
+    *,
+    start: str | Path | None = None,
+) -> Path:
+    """A small dataset folder of real photos: ``out/image``, ``out/alpha``, ``out/trimap``
+    (Trimap1), one ``height x width`` window of each photo ``names`` centred on the mean
+    position of its unknown pixels (moved inside the photo), as PNGs named ``<name>.png``.
+
+    :param start: as :func:`load_photo`'s.
+    :returns: ``out``.
+    """
+    from matting_data import write_alpha, write_image
+
+    for name in names:
+        whole = load_photo(name, 0, 0, None, None, start=start)
+        rows, cols = np.nonzero(whole.trimap == 128)
+        top = int(np.clip(rows.mean() - height // 2, 0, whole.trimap.shape[0] - height))
+        left = int(np.clip(cols.mean() - width // 2, 0, whole.trimap.shape[1] - width))
+        box = np.s_[top : top + height, left : left + width]
+        write_image(out / "image" / f"{name}.png", whole.image[box])
+        write_alpha(out / "alpha" / f"{name}.png", whole.alpha[box])
+        write_alpha(out / "trimap" / f"{name}.png", whole.trimap[box])
+    return out
 
 
 # --------------------------------------------------------------------------------------------
